@@ -1,0 +1,273 @@
+package registry
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// Client is a validated registry configuration. It is safe for concurrent use.
+type Client struct {
+	keychain  authn.Keychain
+	transport http.RoundTripper
+	insecure  bool
+	retries   int
+	userAgent string
+}
+
+// Option configures a Client.
+type Option func(*options) error
+
+type options struct {
+	basic     map[string]authn.Basic
+	keychains []authn.Keychain
+	env       func(string) string
+	caFiles   []string
+	caPool    *x509.CertPool
+	insecure  bool
+	base      http.RoundTripper
+	retries   int
+	userAgent string
+	noDocker  bool
+}
+
+func defaults() *options {
+	return &options{
+		basic:     map[string]authn.Basic{},
+		env:       os.Getenv,
+		retries:   3,
+		userAgent: "sealyard",
+	}
+}
+
+// WithBasicAuth uses username and password for the registry at host (as it
+// appears in references, e.g. "ghcr.io" or "127.0.0.1:5000") and for no other.
+func WithBasicAuth(host, username, password string) Option {
+	return func(o *options) error {
+		if host == "" {
+			return errors.New("basic auth needs a registry host")
+		}
+		if username == "" || password == "" {
+			return fmt.Errorf("basic auth for %q needs both a username and a password", host)
+		}
+		reg, err := name.NewRegistry(host)
+		if err != nil {
+			return fmt.Errorf("basic auth registry %q: %w", host, err)
+		}
+		o.basic[reg.RegistryStr()] = authn.Basic{Username: username, Password: password}
+		return nil
+	}
+}
+
+// WithKeychain adds a keychain consulted after explicit credentials and the CI
+// environment, and before the Docker config.
+func WithKeychain(k authn.Keychain) Option {
+	return func(o *options) error {
+		o.keychains = append(o.keychains, k)
+		return nil
+	}
+}
+
+// WithEnv replaces os.Getenv as the source of CI credentials.
+func WithEnv(getenv func(string) string) Option {
+	return func(o *options) error {
+		o.env = getenv
+		return nil
+	}
+}
+
+// WithoutDockerConfig skips ~/.docker/config.json and credential helpers.
+func WithoutDockerConfig() Option {
+	return func(o *options) error {
+		o.noDocker = true
+		return nil
+	}
+}
+
+// WithCAFile trusts the PEM certificates in path in addition to the system roots.
+func WithCAFile(path string) Option {
+	return func(o *options) error {
+		o.caFiles = append(o.caFiles, path)
+		return nil
+	}
+}
+
+// WithCACerts trusts the certificates in pool in addition to the system roots.
+func WithCACerts(pool *x509.CertPool) Option {
+	return func(o *options) error {
+		o.caPool = pool
+		return nil
+	}
+}
+
+// WithInsecure skips TLS verification and allows plain HTTP to any registry.
+// Without it, plain HTTP is only used for loopback addresses.
+func WithInsecure() Option {
+	return func(o *options) error {
+		o.insecure = true
+		return nil
+	}
+}
+
+// WithTransport sets the base transport (tests use it to inject faults).
+func WithTransport(rt http.RoundTripper) Option {
+	return func(o *options) error {
+		o.base = rt
+		return nil
+	}
+}
+
+// WithRetries sets how many times a transient failure is retried (default 3).
+func WithRetries(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("retries must not be negative, got %d", n)
+		}
+		o.retries = n
+		return nil
+	}
+}
+
+// WithUserAgent sets the User-Agent prefix sent to registries.
+func WithUserAgent(ua string) Option {
+	return func(o *options) error {
+		o.userAgent = ua
+		return nil
+	}
+}
+
+// New validates the options and returns a Client.
+func New(opts ...Option) (*Client, error) {
+	o := defaults()
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	base := o.base
+	if base == nil {
+		t := remote.DefaultTransport.(*http.Transport).Clone()
+		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
+		if o.insecure {
+			tlsConf.InsecureSkipVerify = true //nolint:gosec // asked for with WithInsecure
+		} else if len(o.caFiles) > 0 || o.caPool != nil {
+			pool, err := x509.SystemCertPool()
+			if err != nil || pool == nil {
+				pool = x509.NewCertPool()
+			}
+			if o.caPool != nil {
+				pool = o.caPool.Clone()
+			}
+			for _, f := range o.caFiles {
+				pem, err := os.ReadFile(f)
+				if err != nil {
+					return nil, fmt.Errorf("reading CA file %q: %w", f, err)
+				}
+				if !pool.AppendCertsFromPEM(pem) {
+					return nil, fmt.Errorf("CA file %q holds no PEM certificate", f)
+				}
+			}
+			tlsConf.RootCAs = pool
+		}
+		t.TLSClientConfig = tlsConf
+		base = t
+	}
+	chain := []authn.Keychain{staticKeychain(o.basic), ciKeychain{env: o.env}}
+	chain = append(chain, o.keychains...)
+	if !o.noDocker {
+		chain = append(chain, authn.DefaultKeychain)
+	}
+	return &Client{
+		keychain:  authn.NewMultiKeychain(chain...),
+		transport: &schemeGuard{next: base, insecure: o.insecure},
+		insecure:  o.insecure,
+		retries:   o.retries,
+		userAgent: o.userAgent,
+	}, nil
+}
+
+// Insecure reports whether the client was made WithInsecure.
+func (c *Client) Insecure() bool { return c.insecure }
+
+// Keychain returns the credential lookup chain.
+func (c *Client) Keychain() authn.Keychain { return c.keychain }
+
+// Transport returns the HTTP transport (with the plain-HTTP guard).
+func (c *Client) Transport() http.RoundTripper { return c.transport }
+
+// NameOptions returns the options to parse references with.
+func (c *Client) NameOptions() []name.Option {
+	if c.insecure {
+		return []name.Option{name.Insecure}
+	}
+	return nil
+}
+
+// ParseReference parses ref with the client's name options.
+func (c *Client) ParseReference(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref, c.NameOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	return r, nil
+}
+
+// RemoteOptions returns go-containerregistry remote options carrying the
+// client's credentials, transport, retries and ctx.
+func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(c.keychain),
+		remote.WithTransport(c.transport),
+		remote.WithUserAgent(c.userAgent),
+		remote.WithRetryStatusCodes(http.StatusRequestTimeout, http.StatusTooManyRequests,
+			http.StatusInternalServerError, http.StatusBadGateway, http.StatusServiceUnavailable,
+			http.StatusGatewayTimeout),
+	}
+	if c.retries == 0 {
+		opts = append(opts, remote.WithRetryBackoff(remote.Backoff{Steps: 1}))
+	} else {
+		opts = append(opts, remote.WithRetryBackoff(remote.Backoff{
+			Duration: 500 * time.Millisecond, Factor: 2.0, Jitter: 0.1, Steps: c.retries + 1,
+		}))
+	}
+	return opts
+}
+
+// schemeGuard refuses plain HTTP to anything but loopback unless insecure.
+// go-containerregistry falls back to HTTP for RFC 1918 and .local hosts too;
+// credentials must not cross a LAN in the clear by default.
+type schemeGuard struct {
+	next     http.RoundTripper
+	insecure bool
+}
+
+// ErrPlainHTTP is returned for a plain-HTTP request to a non-loopback host.
+var ErrPlainHTTP = errors.New("refusing plain HTTP to a non-loopback registry (use --insecure to allow)")
+
+func (g *schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !g.insecure && !IsLoopback(req.URL.Hostname()) {
+		return nil, fmt.Errorf("%s: %w", req.URL.Host, ErrPlainHTTP)
+	}
+	return g.next.RoundTrip(req)
+}
+
+// IsLoopback reports whether host (without port) is a loopback name or address.
+func IsLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

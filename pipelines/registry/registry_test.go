@@ -1,0 +1,123 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+func TestPlainHTTPOnlyToLoopback(t *testing.T) {
+	reached := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = true
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+
+	c, err := New(WithoutDockerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// go-containerregistry would fall back to plain HTTP for an RFC 1918
+	// address; the guard refuses before anything is sent.
+	ref, _ := name.ParseReference("10.1.2.3:5000/app:v1")
+	_, err = remote.Get(ref, append(c.RemoteOptions(context.Background()), remote.WithRetryBackoff(remote.Backoff{Steps: 1}))...)
+	if !errors.Is(err, ErrPlainHTTP) && (err == nil || !strings.Contains(err.Error(), ErrPlainHTTP.Error())) {
+		t.Fatalf("plain HTTP to a LAN registry: %v", err)
+	}
+
+	// Loopback is allowed.
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v2/", nil)
+	resp, err := c.Transport().RoundTrip(req)
+	if err != nil {
+		t.Fatalf("loopback plain HTTP refused: %v", err)
+	}
+	resp.Body.Close()
+	if !reached {
+		t.Fatal("request did not reach the loopback server")
+	}
+
+	// WithInsecure allows it anywhere (checked without dialing out).
+	ic, _ := New(WithInsecure(), WithoutDockerConfig(), WithTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("dialed")
+	})))
+	req, _ = http.NewRequest(http.MethodGet, "http://10.1.2.3:5000/v2/", nil)
+	if _, err := ic.Transport().RoundTrip(req); err == nil || errors.Is(err, ErrPlainHTTP) {
+		t.Fatalf("insecure client: %v", err)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func resolve(t *testing.T, c *Client, host string) authn.AuthConfig {
+	t.Helper()
+	reg, err := name.NewRegistry(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Keychain().Resolve(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := a.Authorization()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return *cfg
+}
+
+func TestCredentials(t *testing.T) {
+	env := map[string]string{
+		"GITHUB_TOKEN":         "gh-token",
+		"GITHUB_ACTOR":         "octocat",
+		"CI_REGISTRY":          "registry.gitlab.example:5050",
+		"CI_JOB_TOKEN":         "job-token",
+		"CI_REGISTRY_USER":     "",
+		"CI_REGISTRY_PASSWORD": "",
+	}
+	c, err := New(
+		WithBasicAuth("registry.example.com", "alice", "s3cret"),
+		WithEnv(func(k string) string { return env[k] }),
+		WithoutDockerConfig(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		host       string
+		user, pass string
+	}{
+		{"registry.example.com", "alice", "s3cret"},
+		{"ghcr.io", "octocat", "gh-token"},
+		{"registry.gitlab.example:5050", "gitlab-ci-token", "job-token"},
+		// Explicit credentials never go to another registry.
+		{"other.example.com", "", ""},
+	}
+	for _, tt := range tests {
+		got := resolve(t, c, tt.host)
+		if got.Username != tt.user || got.Password != tt.pass {
+			t.Errorf("%s: got %q/%q, want %q/%q", tt.host, got.Username, got.Password, tt.user, tt.pass)
+		}
+	}
+}
+
+func TestOptionErrors(t *testing.T) {
+	if _, err := New(WithBasicAuth("example.com", "u", "")); err == nil {
+		t.Error("basic auth without a password accepted")
+	}
+	if _, err := New(WithCAFile("/nonexistent/ca.pem")); err == nil {
+		t.Error("missing CA file accepted")
+	}
+	if _, err := New(WithRetries(-1)); err == nil {
+		t.Error("negative retries accepted")
+	}
+}
