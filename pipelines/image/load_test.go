@@ -1,0 +1,319 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+)
+
+func randomImage(t *testing.T, arch string) v1.Image {
+	t.Helper()
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", arch
+	img, err = mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func twoPlatformIndex(t *testing.T) v1.ImageIndex {
+	t.Helper()
+	var adds []mutate.IndexAddendum
+	for _, arch := range []string{"amd64", "arm64"} {
+		adds = append(adds, mutate.IndexAddendum{
+			Add:        randomImage(t, arch),
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
+		})
+	}
+	idx, err := random.Index(0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mutate.AppendManifests(idx, adds...)
+}
+
+func digest(t *testing.T, a Artifact) v1.Hash {
+	t.Helper()
+	d, err := a.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestWriteLoadRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	img := randomImage(t, "amd64")
+	idx := twoPlatformIndex(t)
+	tests := []struct {
+		name string
+		a    Artifact
+		ref  string
+	}{
+		{"oci-dir image", img, "oci-dir:" + filepath.Join(dir, "img")},
+		{"oci-dir index", idx, "oci-dir:" + filepath.Join(dir, "idx")},
+		{"oci-archive image", img, "oci-archive:" + filepath.Join(dir, "img.tar")},
+		{"oci-archive index", idx, "oci-archive:" + filepath.Join(dir, "idx.tar")},
+		{"docker-archive", img, "docker-archive:" + filepath.Join(dir, "docker.tar")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := Write(ctx, tt.a, tt.ref); err != nil {
+				t.Fatal(err)
+			}
+			// Writing twice replaces the first output.
+			if err := Write(ctx, tt.a, tt.ref); err != nil {
+				t.Fatalf("second write: %v", err)
+			}
+			l, err := Load(ctx, tt.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			want := digest(t, tt.a)
+			if strings.HasPrefix(tt.ref, "docker-archive:") {
+				// docker save format keeps config and layers, not the
+				// manifest bytes: compare the config digest instead.
+				gotCfg, _ := l.Artifact.(v1.Image).ConfigName()
+				wantCfg, _ := img.ConfigName()
+				if gotCfg != wantCfg {
+					t.Fatalf("config digest %s, want %s", gotCfg, wantCfg)
+				}
+				return
+			}
+			if got := digest(t, l.Artifact); got != want {
+				t.Fatalf("digest %s, want %s", got, want)
+			}
+		})
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(e.Name(), ".tmp-") {
+			t.Errorf("left a staging file behind: %s", e.Name())
+		}
+	}
+}
+
+func TestLoadSelectsPlatforms(t *testing.T) {
+	ctx := context.Background()
+	ref := "oci-dir:" + filepath.Join(t.TempDir(), "idx")
+	idx := twoPlatformIndex(t)
+	if err := Write(ctx, idx, ref); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(ctx, ref, WithPlatforms(v1.Platform{OS: "linux", Architecture: "arm64"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, ok := l.Artifact.(v1.Image)
+	if !ok {
+		t.Fatalf("one platform should give an image, got %T", l.Artifact)
+	}
+	cf, _ := img.ConfigFile()
+	if cf.Architecture != "arm64" {
+		t.Fatalf("got %s", cf.Architecture)
+	}
+	_, err = Load(ctx, ref, WithPlatforms(v1.Platform{OS: "linux", Architecture: "s390x"}))
+	if !errors.Is(err, ErrInvalidImage) || !strings.Contains(err.Error(), "linux/amd64, linux/arm64") {
+		t.Fatalf("missing platform: %v", err)
+	}
+	imgs, err := Images(idx)
+	if err != nil || len(imgs) != 2 {
+		t.Fatalf("Images: %d %v", len(imgs), err)
+	}
+}
+
+// tarWith writes a tar archive of the given entries.
+func tarWith(t *testing.T, path string, entries ...*tar.Header) {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, h := range entries {
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			if _, err := tw.Write(bytes.Repeat([]byte("x"), int(h.Size))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadHostileInput(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.tar")
+	if err := Write(ctx, randomImage(t, "amd64"), "docker-archive:"+good); err != nil {
+		t.Fatal(err)
+	}
+	goodOCI := filepath.Join(dir, "good-oci.tar")
+	if err := Write(ctx, randomImage(t, "amd64"), "oci-archive:"+goodOCI); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(good)
+	truncated := filepath.Join(dir, "truncated.tar")
+	os.WriteFile(truncated, data[:len(data)/2], 0o644)
+	ociData, _ := os.ReadFile(goodOCI)
+	truncatedOCI := filepath.Join(dir, "truncated-oci.tar")
+	os.WriteFile(truncatedOCI, ociData[:len(ociData)-2000], 0o644)
+
+	traversal := filepath.Join(dir, "traversal.tar")
+	tarWith(t, traversal, &tar.Header{Name: "index.json", Size: 2}, &tar.Header{Name: "../../etc/evil", Size: 4})
+	absolute := filepath.Join(dir, "absolute.tar")
+	tarWith(t, absolute, &tar.Header{Name: "/etc/evil", Size: 4})
+	symlink := filepath.Join(dir, "symlink.tar")
+	tarWith(t, symlink, &tar.Header{Name: "index.json", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"})
+	escapingLink := filepath.Join(dir, "escaping-link.tar")
+	tarWith(t, escapingLink, &tar.Header{Name: "a/layer.tar", Typeflag: tar.TypeSymlink, Linkname: "../../../etc/shadow"}, &tar.Header{Name: "manifest.json", Size: 2})
+	notTar := filepath.Join(dir, "not.tar")
+	os.WriteFile(notTar, []byte(strings.Repeat("this is not a tar archive\n", 100)), 0o644)
+	empty := filepath.Join(dir, "empty.tar")
+	os.WriteFile(empty, nil, 0o644)
+	missingLayer := filepath.Join(dir, "missing-layer.tar")
+	tarWith(t, missingLayer, &tar.Header{Name: "manifest.json", Size: 0})
+	// manifest.json naming a layer the archive lacks.
+	var mbuf bytes.Buffer
+	tw := tar.NewWriter(&mbuf)
+	manifest := []byte(`[{"Config":"cfg.json","RepoTags":["x:y"],"Layers":["abc/layer.tar"]}]`)
+	tw.WriteHeader(&tar.Header{Name: "manifest.json", Size: int64(len(manifest)), Typeflag: tar.TypeReg})
+	tw.Write(manifest)
+	tw.WriteHeader(&tar.Header{Name: "cfg.json", Size: 2, Typeflag: tar.TypeReg})
+	tw.Write([]byte("{}"))
+	tw.Close()
+	os.WriteFile(missingLayer, mbuf.Bytes(), 0o644)
+
+	// An oci-dir whose layer blob was deleted.
+	missingBlob := filepath.Join(dir, "missing-blob")
+	img := randomImage(t, "amd64")
+	if err := Write(ctx, img, "oci-dir:"+missingBlob); err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := img.Layers()
+	ld, _ := layers[0].Digest()
+	os.Remove(filepath.Join(missingBlob, "blobs", "sha256", ld.Hex))
+
+	tests := []struct {
+		name, ref, want string
+	}{
+		{"truncated docker-archive", "docker-archive:" + truncated, "truncated"},
+		{"truncated oci-archive", "oci-archive:" + truncatedOCI, "truncated"},
+		{"path traversal", "oci-archive:" + traversal, "path traversal"},
+		{"absolute path", "oci-archive:" + absolute, "absolute path"},
+		{"symlink in oci-archive", "oci-archive:" + symlink, "symlink"},
+		{"escaping symlink in docker-archive", "docker-archive:" + escapingLink, "outside the archive"},
+		{"not a tar", "docker-archive:" + notTar, "not a valid tar"},
+		{"empty file", "oci-archive:" + empty, "empty or not a tar"},
+		{"missing layer in docker-archive", "docker-archive:" + missingLayer, "abc/layer.tar"},
+		{"missing blob in oci-dir", "oci-dir:" + missingBlob, "blob " + ld.String() + " is missing"},
+		{"docker-archive given an OCI archive", "docker-archive:" + goodOCI, "use oci-archive:"},
+		{"oci-archive given a docker archive", "oci-archive:" + good, "use docker-archive:"},
+		{"not there", "oci-dir:" + filepath.Join(dir, "nope"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tempEntries(t)
+			l, err := Load(ctx, tt.ref)
+			if err == nil {
+				l.Close()
+				t.Fatalf("Load(%s) succeeded", tt.ref)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error %q does not mention %q", err, tt.want)
+			}
+			if after := tempEntries(t); after > before {
+				t.Errorf("Load left %d temporary entries behind", after-before)
+			}
+		})
+	}
+	if _, err := os.Stat("/etc/evil"); err == nil {
+		t.Fatal("path traversal wrote /etc/evil")
+	}
+}
+
+func tempEntries(t *testing.T) int {
+	entries, err := os.ReadDir(os.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "sealyard-oci-") {
+			n++
+		}
+	}
+	return n
+}
+
+func TestArchiveLimits(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big.tar")
+	tarWith(t, big, &tar.Header{Name: "index.json", Size: 4096})
+	_, err := Load(ctx, "oci-archive:"+big, WithArchiveLimits(1024, 1<<20, 10))
+	if err == nil || !strings.Contains(err.Error(), "over the 1024 byte limit") {
+		t.Fatalf("oversized entry: %v", err)
+	}
+	// A header claiming far more than the file holds.
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "index.json", Size: 1 << 30, Typeflag: tar.TypeReg})
+	tw.Write([]byte("{}"))
+	forged := filepath.Join(dir, "forged.tar")
+	os.WriteFile(forged, buf.Bytes(), 0o644)
+	_, err = Load(ctx, "oci-archive:"+forged)
+	if err == nil || !strings.Contains(err.Error(), "more bytes than the archive holds") {
+		t.Fatalf("forged size: %v", err)
+	}
+}
+
+func TestWriteRefusesToClobber(t *testing.T) {
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "src")
+	os.MkdirAll(victim, 0o755)
+	os.WriteFile(filepath.Join(victim, "main.go"), []byte("package main"), 0o644)
+	err := Write(context.Background(), randomImage(t, "amd64"), "oci-dir:"+victim)
+	if err == nil || !strings.Contains(err.Error(), "not an OCI layout") {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(victim, "main.go")); err != nil {
+		t.Fatal("the existing directory was touched")
+	}
+	if err := Write(context.Background(), twoPlatformIndex(t), "docker-archive:"+filepath.Join(dir, "x.tar")); err == nil || !strings.Contains(err.Error(), "--platform") {
+		t.Fatalf("index to docker-archive: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.tar")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("a failed write left a file")
+	}
+	if err := Write(context.Background(), randomImage(t, "amd64"), "example.com/x:y"); err == nil {
+		t.Fatal("writing to a bare registry reference should be refused")
+	}
+}
