@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sealyard/sealyard/pipelines/registry"
+)
+
+// registryFlags are the flags of every command that talks to a registry.
+// Passwords never come from a flag's value: stdin, a file, or the
+// SEALYARD_REGISTRY_PASSWORD environment variable.
+type registryFlags struct {
+	username      string
+	passwordStdin bool
+	passwordFile  string
+	caFiles       []string
+	insecure      bool
+	retries       int
+}
+
+func (f *registryFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.username, "username", "", "registry username (or SEALYARD_REGISTRY_USERNAME)")
+	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the registry password from stdin")
+	fl.StringVar(&f.passwordFile, "password-file", "", "read the registry password from this file (or set SEALYARD_REGISTRY_PASSWORD)")
+	fl.StringSliceVar(&f.caFiles, "ca-file", nil, "trust the PEM certificates in this file for registry TLS (repeatable)")
+	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS verification and allow plain HTTP to any registry (unsafe)")
+	fl.IntVar(&f.retries, "retries", 3, "retries of a transient registry failure")
+}
+
+// client builds the registry client; explicit credentials apply to host only.
+func (f *registryFlags) client(s *streams, host string) (*registry.Client, error) {
+	opts := []registry.Option{registry.WithRetries(f.retries)}
+	for _, ca := range f.caFiles {
+		opts = append(opts, registry.WithCAFile(ca))
+	}
+	if f.insecure {
+		opts = append(opts, registry.WithInsecure())
+	}
+	user := f.username
+	if user == "" {
+		user = s.getenv("SEALYARD_REGISTRY_USERNAME")
+	}
+	pass, err := f.password(s)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case user != "" && pass != "":
+		if host == "" {
+			return nil, fmt.Errorf("registry credentials given, but no registry to use them for")
+		}
+		opts = append(opts, registry.WithBasicAuth(host, user, pass))
+	case user != "" && pass == "":
+		return nil, fmt.Errorf("--username %q given without a password (use --password-stdin, --password-file or SEALYARD_REGISTRY_PASSWORD)", user)
+	case user == "" && pass != "":
+		return nil, fmt.Errorf("a registry password was given without --username")
+	}
+	opts = append(opts, registry.WithEnv(s.getenv))
+	return registry.New(opts...)
+}
+
+func (f *registryFlags) password(s *streams) (string, error) {
+	switch {
+	case f.passwordStdin && f.passwordFile != "":
+		return "", fmt.Errorf("use one of --password-stdin and --password-file")
+	case f.passwordStdin:
+		b, err := io.ReadAll(io.LimitReader(s.in, 64<<10))
+		if err != nil {
+			return "", fmt.Errorf("reading password from stdin: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case f.passwordFile != "":
+		b, err := os.ReadFile(f.passwordFile)
+		if err != nil {
+			return "", fmt.Errorf("reading password file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	default:
+		return s.getenv("SEALYARD_REGISTRY_PASSWORD"), nil
+	}
+}
