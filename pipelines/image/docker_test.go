@@ -84,4 +84,3 @@ func TestLoadDockerMissingImage(t *testing.T) {
 		t.Fatal("loading a missing image succeeded")
 	}
 }
-

@@ -18,7 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
-	"github.com/sealyard/sealyard/pipelines/internal/atomicfile"
+	"github.com/sealyard/sealyard/internal/atomicfile"
 )
 
 // Write stores a at dest, a reference of scheme oci-dir, oci-archive,
