@@ -1,0 +1,213 @@
+package sbom
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/anchore/stereoscope/pkg/file"
+	stimage "github.com/anchore/stereoscope/pkg/image"
+	"github.com/anchore/syft/syft"
+	"github.com/anchore/syft/syft/cataloging"
+	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
+	"github.com/anchore/syft/syft/pkg/cataloger/golang"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+	"github.com/anchore/syft/syft/source"
+	"github.com/anchore/syft/syft/source/stereoscopesource"
+
+	"github.com/sealyard/sealyard/pipelines/image"
+)
+
+// Document is the SBOM of one platform image.
+type Document struct {
+	// Name is the image's name (a repository, or a file name), without tag.
+	Name string
+	// Digest is the image's manifest digest.
+	Digest v1.Hash
+	// Platform is the platform the image is for.
+	Platform v1.Platform
+	// Created is the image's creation time, used for document timestamps.
+	Created time.Time
+	// SBOM is syft's model of the inventory.
+	SBOM *syftsbom.SBOM
+}
+
+// Option configures Generate.
+type Option func(*options) error
+
+type options struct {
+	name        string
+	toolVersion string
+	parallelism int
+	platforms   int
+	tempDir     string
+}
+
+// WithName sets the image name recorded in documents (default "image").
+func WithName(n string) Option {
+	return func(o *options) error {
+		o.name = n
+		return nil
+	}
+}
+
+// WithToolVersion records the sealyard version in the documents' creator.
+func WithToolVersion(v string) Option {
+	return func(o *options) error {
+		o.toolVersion = v
+		return nil
+	}
+}
+
+// WithParallelism bounds how many catalogers run at once within one image
+// (default: the number of CPUs).
+func WithParallelism(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("parallelism must not be negative")
+		}
+		o.parallelism = n
+		return nil
+	}
+}
+
+// WithConcurrentPlatforms sets how many platform images GenerateAll catalogs
+// at once (default 2).
+func WithConcurrentPlatforms(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("concurrent platforms must be at least 1")
+		}
+		o.platforms = n
+		return nil
+	}
+}
+
+// WithTempDir sets where uncompressed layers are kept while cataloging.
+func WithTempDir(dir string) Option {
+	return func(o *options) error {
+		o.tempDir = dir
+		return nil
+	}
+}
+
+func makeOptions(opts []Option) (*options, error) {
+	o := &options{name: "image", toolVersion: "devel", platforms: 2, tempDir: os.TempDir()}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// Config returns the syft configuration sealyard catalogs with: syft's
+// defaults for images, no network access, and Go symbol capture for every
+// module (reachability needs it).
+func Config(toolVersion string) *syft.CreateSBOMConfig {
+	goCfg := golang.DefaultCatalogerConfig().
+		WithSearchRemoteLicenses(false).
+		WithCaptureSymbols(cataloging.SymbolScopeAll)
+	pkgs := pkgcataloging.DefaultConfig().WithGolangConfig(goCfg)
+	return syft.DefaultCreateSBOMConfig().
+		WithTool("sealyard", toolVersion).
+		WithPackagesConfig(pkgs)
+}
+
+// Generate catalogs one platform image.
+func Generate(ctx context.Context, img v1.Image, opts ...Option) (*Document, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	return generate(ctx, img, o)
+}
+
+// GenerateAll catalogs every platform image of a (an image or an index), a
+// few at a time, and returns the documents in the order of the index.
+func GenerateAll(ctx context.Context, a image.Artifact, opts ...Option) ([]*Document, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	imgs, err := image.Images(a)
+	if err != nil {
+		return nil, err
+	}
+	docs := make([]*Document, len(imgs))
+	errs := make([]error, len(imgs))
+	sem := make(chan struct{}, o.platforms)
+	var wg sync.WaitGroup
+	for i, pi := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			docs[i], errs[i] = generate(ctx, pi.Image, o)
+			if errs[i] != nil {
+				errs[i] = fmt.Errorf("cataloging %s image: %w", pi.Platform.String(), errs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return docs, nil
+}
+
+func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) {
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, fmt.Errorf("image digest: %w", err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("image config: %w", err)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return nil, fmt.Errorf("image manifest: %w", err)
+	}
+	tmp, err := os.MkdirTemp(o.tempDir, "sealyard-sbom-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	gen := file.NewTempDirGenerator("sealyard-sbom")
+	defer gen.Cleanup()
+
+	simg := stimage.New(img, gen, tmp,
+		stimage.WithManifestDigest(digest.String()),
+		stimage.WithManifest(raw),
+	)
+	if err := simg.Read(ctx); err != nil {
+		return nil, fmt.Errorf("reading image layers: %w", err)
+	}
+	defer simg.Cleanup()
+
+	userInput := o.name + "@" + digest.String()
+	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{
+		Reference: userInput,
+		Alias:     source.Alias{Name: o.name, Version: digest.String()},
+	})
+	cfg := Config(o.toolVersion).WithParallelism(o.parallelism)
+	s, err := syft.CreateSBOM(ctx, src, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cataloging: %w", err)
+	}
+	res, err := src.FileResolver(source.SquashedScope)
+	if err != nil {
+		return nil, fmt.Errorf("reading image files: %w", err)
+	}
+	correctVendoredSymbols(s, res)
+	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	return &Document{Name: o.name, Digest: digest, Platform: p, Created: cf.Created.Time.UTC(), SBOM: s}, nil
+}

@@ -1,0 +1,188 @@
+package sbom
+
+import (
+	"bytes"
+	"debug/elf"
+	"debug/macho"
+	"encoding/binary"
+	"io"
+	"strings"
+
+	"github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/pkg"
+	syftsbom "github.com/anchore/syft/syft/sbom"
+)
+
+// The Go standard library vendors some golang.org/x packages under
+// "vendor/golang.org/x/..." (net/http uses vendor/golang.org/x/net/idna,
+// for instance). When a binary also depends on the golang.org/x module
+// itself, syft v1.57.0 attributes the standard library's vendored symbols
+// to that module, so a program that never calls idna looks as if it did,
+// and x/net advisories on idna turn up as reachable where govulncheck (the
+// reference) says they are not. correctVendoredSymbols re-reads each
+// affected binary's function-name table and keeps, for the import paths the
+// standard library vendors, only the symbols the module itself contributes.
+
+// maxBinaryRead bounds how much of one binary is read to correct symbols.
+const maxBinaryRead = 1 << 30
+
+func correctVendoredSymbols(s *syftsbom.SBOM, res file.Resolver) {
+	names := map[file.Coordinates]*funcNames{}
+	var fixed []pkg.Package
+	for _, p := range s.Artifacts.Packages.Sorted() {
+		m, ok := p.Metadata.(pkg.GolangBinaryBuildinfoEntry)
+		if !ok || len(m.Symbols) == 0 || p.Name == "stdlib" {
+			continue
+		}
+		locs := p.Locations.ToSlice()
+		if len(locs) == 0 {
+			continue
+		}
+		c := locs[0].Coordinates
+		fn, ok := names[c]
+		if !ok {
+			fn = readFuncNames(res, locs[0])
+			names[c] = fn
+		}
+		if fn == nil || len(fn.vendored) == 0 {
+			continue
+		}
+		changed := false
+		symbols := make(map[string][]string, len(m.Symbols))
+		for path, locals := range m.Symbols {
+			if !fn.vendored[path] {
+				symbols[path] = locals
+				continue
+			}
+			changed = true
+			if own := fn.byPackage[path]; len(own) > 0 {
+				symbols[path] = own
+			}
+		}
+		if !changed {
+			continue
+		}
+		m.Symbols = symbols
+		p.Metadata = m
+		fixed = append(fixed, p)
+	}
+	for _, p := range fixed {
+		s.Artifacts.Packages.Delete(p.ID())
+		s.Artifacts.Packages.Add(p)
+	}
+}
+
+// funcNames are a binary's function names: local names by (non-vendored)
+// package path, and the package paths that appear under vendor/.
+type funcNames struct {
+	byPackage map[string][]string
+	vendored  map[string]bool
+}
+
+func readFuncNames(res file.Resolver, loc file.Location) *funcNames {
+	rc, err := res.FileContentsByLocation(loc)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxBinaryRead))
+	if err != nil {
+		return nil
+	}
+	tab := pclntab(bytes.NewReader(data))
+	if tab == nil {
+		return nil
+	}
+	fn := &funcNames{byPackage: map[string][]string{}, vendored: map[string]bool{}}
+	seen := map[string]bool{}
+	for _, name := range funcNameTable(tab) {
+		if seen[name] || strings.Contains(name, ":") || strings.Contains(name, "..") {
+			continue
+		}
+		seen[name] = true
+		pkgPath := packagePath(name)
+		if pkgPath == "" {
+			continue
+		}
+		if v, ok := strings.CutPrefix(pkgPath, "vendor/"); ok {
+			fn.vendored[v] = true
+			continue
+		}
+		fn.byPackage[pkgPath] = append(fn.byPackage[pkgPath], name[len(pkgPath)+1:])
+	}
+	return fn
+}
+
+// packagePath is the import path of a qualified function name: up to the
+// first dot after the last slash.
+func packagePath(name string) string {
+	if i := strings.IndexByte(name, '['); i >= 0 {
+		name = name[:i]
+	}
+	slash := strings.LastIndex(name, "/")
+	dot := strings.IndexByte(name[slash+1:], '.')
+	if dot < 0 {
+		return ""
+	}
+	return name[:slash+1+dot]
+}
+
+func pclntab(r io.ReaderAt) []byte {
+	if f, err := elf.NewFile(r); err == nil {
+		if s := f.Section(".gopclntab"); s != nil {
+			if b, err := s.Data(); err == nil {
+				return b
+			}
+		}
+		return nil
+	}
+	if f, err := macho.NewFile(r); err == nil {
+		if s := f.Section("__gopclntab"); s != nil {
+			if b, err := s.Data(); err == nil {
+				return b
+			}
+		}
+	}
+	return nil
+}
+
+// funcNameTable lists every name in the pclntab's function-name table,
+// inlined functions included (Go 1.16+ layouts; nil otherwise).
+func funcNameTable(tab []byte) []string {
+	if len(tab) < 8 {
+		return nil
+	}
+	idx := 2 // header words after nfunc, nfiles: [textStart,] funcnameOffset, cuOffset
+	switch binary.LittleEndian.Uint32(tab[0:4]) {
+	case 0xfffffff1, 0xfffffff0:
+		idx = 3
+	case 0xfffffffa:
+	default:
+		return nil
+	}
+	ptr := int(tab[7])
+	if ptr != 4 && ptr != 8 {
+		return nil
+	}
+	word := func(i int) int {
+		off := 8 + i*ptr
+		if off+ptr > len(tab) {
+			return -1
+		}
+		if ptr == 8 {
+			return int(binary.LittleEndian.Uint64(tab[off : off+8]))
+		}
+		return int(binary.LittleEndian.Uint32(tab[off : off+4]))
+	}
+	start, end := word(idx), word(idx+1)
+	if start < 0 || end > len(tab) || start >= end {
+		return nil
+	}
+	var out []string
+	for _, raw := range bytes.Split(tab[start:end], []byte{0}) {
+		if len(raw) > 0 {
+			out = append(out, string(raw))
+		}
+	}
+	return out
+}
