@@ -93,6 +93,9 @@ Exit codes: 0 success, 1 the gate denied, 2 any error.`,
 	root.AddCommand(
 		newBuildCmd(s),
 		newPushCmd(s),
+		newSBOMCmd(s),
+		newScanCmd(s),
+		newDBCmd(s),
 		newVersionCmd(s),
 		newDemoCmd(s),
 	)

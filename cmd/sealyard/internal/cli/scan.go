@@ -1,0 +1,239 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/scan"
+	"github.com/sealyard/sealyard/pipelines/vulndb"
+)
+
+type dbFlags struct {
+	dir    string
+	maxAge time.Duration
+}
+
+func (f *dbFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.dir, "db", "", "vulnerability database directory (default $SEALYARD_DB_DIR or the user cache)")
+	cmd.Flags().DurationVar(&f.maxAge, "db-max-age", vulndb.DefaultMaxAge, "refuse a database older than this (0 accepts any age)")
+}
+
+func (f *dbFlags) open(s *streams) (*vulndb.DB, error) {
+	dir := f.dir
+	if dir == "" {
+		dir = vulndb.DefaultDir(s.getenv)
+	}
+	opts := []vulndb.OpenOption{vulndb.WithMaxAge(f.maxAge)}
+	if f.maxAge == 0 {
+		opts = []vulndb.OpenOption{vulndb.WithoutAgeCheckUnsafe()}
+	}
+	return vulndb.Open(dir, opts...)
+}
+
+type scanFlags struct {
+	outputs      []string
+	failOn       string
+	onlyFixed    bool
+	ignoreStates string
+	ignoreFile   string
+	platforms    string
+	db           dbFlags
+	reg          registryFlags
+}
+
+func newScanCmd(s *streams) *cobra.Command {
+	f := &scanFlags{}
+	cmd := &cobra.Command{
+		Use:   "scan IMAGE|sbom:FILE",
+		Short: "Find known vulnerabilities with grype's matchers",
+		Long: `Match an image's SBOM (cataloged on the fly) or an SBOM file against the
+vulnerability database.
+
+Go advisories are reported at module level, like govulncheck, and each Go
+finding says whether the binary links a vulnerable symbol (reachable
+true/false; null when unknown, as for SBOM formats without symbols). Severity
+is the database's: Go advisories have none, so they show as Unknown, never as
+Low.
+
+--fail-on SEVERITY exits 1 when a finding is at or above SEVERITY (grype's
+order: critical > high > medium > low > negligible > unknown). A missing or
+stale database is an error (exit 2) that says how to get one.`,
+		Example: `  sealyard scan oci-dir:out --db ./db --fail-on high
+  sealyard scan sbom:sbom.syft.json -o table -o json=findings.json
+  sealyard scan registry.example.com/app:v1 --only-fixed --ignore-states wont-fix`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runScan(cmd, s, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
+	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity")
+	fl.BoolVar(&f.onlyFixed, "only-fixed", false, "report only findings that have a fix")
+	fl.StringVar(&f.ignoreStates, "ignore-states", "", "drop findings with these fix states (comma-separated: fixed, not-fixed, wont-fix, unknown)")
+	fl.StringVar(&f.ignoreFile, "ignore-file", "", "YAML file with grype-style ignore rules (a list, or under 'ignore:')")
+	fl.StringVar(&f.platforms, "platform", "", "scan only these platforms of an index (comma-separated)")
+	f.db.register(cmd)
+	f.reg.register(cmd)
+	return cmd
+}
+
+func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
+	ctx := cmd.Context()
+	outs, err := parseOutputs(f.outputs, []string{"table", "json"})
+	if err != nil {
+		return err
+	}
+	var opts []scan.Option
+	if f.onlyFixed {
+		opts = append(opts, scan.WithOnlyFixed())
+	}
+	if f.ignoreStates != "" {
+		opts = append(opts, scan.WithIgnoreStates(strings.Split(f.ignoreStates, ",")...))
+	}
+	if f.ignoreFile != "" {
+		rules, err := readIgnoreRules(f.ignoreFile)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, scan.WithIgnoreRules(rules...))
+	}
+	failOn := ""
+	if f.failOn != "" {
+		if failOn, err = scan.ParseSeverity(f.failOn); err != nil {
+			return fmt.Errorf("--fail-on: %w", err)
+		}
+	}
+	db, err := f.db.open(s)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var inputs []scan.Input
+	var platforms []string
+	if file, ok := strings.CutPrefix(ref, "sbom:"); ok {
+		fh, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("SBOM file: %w", err)
+		}
+		in, err := scan.FromReader(fh)
+		fh.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		inputs, platforms = append(inputs, in), append(platforms, "")
+	} else {
+		loaded, name, err := loadImage(cmd, s, ref, f.platforms, &f.reg)
+		if err != nil {
+			return err
+		}
+		defer loaded.Close()
+		s.logf("cataloging %s", ref)
+		docs, err := sbom.GenerateAll(ctx, loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+		if err != nil {
+			return err
+		}
+		for _, d := range docs {
+			inputs, platforms = append(inputs, scan.FromDocument(d)), append(platforms, d.Platform.String())
+		}
+	}
+	tripped := 0
+	many := len(inputs) > 1
+	for _, o := range outs {
+		if o.file == "" && many && o.format == "json" {
+			return fmt.Errorf("the image has %d platforms: write json to a file (-o json=FILE) or pick one with --platform", len(inputs))
+		}
+	}
+	for i, in := range inputs {
+		s.logf("matching against the database (%s)", db.Status().Digest)
+		rep, err := scan.Scan(ctx, in, db, opts...)
+		if err != nil {
+			return err
+		}
+		for _, o := range outs {
+			file := perPlatform(o.file, platforms[i], many)
+			err := o.write(s.out, file, func(w io.Writer) error {
+				if o.format == "json" {
+					enc := json.NewEncoder(w)
+					enc.SetIndent("", "  ")
+					return enc.Encode(rep)
+				}
+				return findingsTable(w, rep)
+			})
+			if err != nil {
+				return err
+			}
+			if file != "" {
+				s.logf("wrote %s", file)
+			}
+		}
+		if failOn != "" {
+			for _, fd := range rep.Findings {
+				if scan.AtOrAbove(fd.Severity, failOn) {
+					tripped++
+				}
+			}
+		}
+	}
+	if tripped > 0 {
+		return denied("%d finding(s) at or above %s (--fail-on)", tripped, failOn)
+	}
+	return nil
+}
+
+func readIgnoreRules(path string) ([]scan.IgnoreRule, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ignore file: %w", err)
+	}
+	var wrapped struct {
+		Ignore []scan.IgnoreRule `yaml:"ignore"`
+	}
+	if err := yaml.Unmarshal(data, &wrapped); err == nil && len(wrapped.Ignore) > 0 {
+		return wrapped.Ignore, nil
+	}
+	var rules []scan.IgnoreRule
+	if err := yaml.Unmarshal(data, &rules); err != nil {
+		return nil, fmt.Errorf("ignore file %q: want a list of rules or an 'ignore:' list: %w", path, err)
+	}
+	return rules, nil
+}
+
+func findingsTable(w io.Writer, r *scan.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if r.Image != nil {
+		fmt.Fprintf(tw, "# %s@%s %s\n", r.Image.Name, r.Image.Digest, r.Image.Platform)
+	}
+	fmt.Fprintln(tw, "NAME\tINSTALLED\tFIXED IN\tTYPE\tVULNERABILITY\tSEVERITY\tREACHABLE\tLOCATION")
+	for _, f := range r.Findings {
+		reach := "unknown"
+		if f.Reachable != nil {
+			reach = map[bool]string{true: "yes", false: "no"}[*f.Reachable]
+		}
+		fixed := strings.Join(f.Fix.Versions, ", ")
+		if f.Fix.State != "fixed" {
+			fixed = "(" + f.Fix.State + ")"
+		}
+		loc := ""
+		if len(f.Locations) > 0 {
+			loc = f.Locations[0].Path
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Package.Name, f.Package.Version, fixed, f.Package.Type, f.ID, f.Severity, reach, loc)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%d findings (%d reachable, %d fixable), %d ignored; database %s built %s\n",
+		r.Summary.Total, r.Summary.Reachable, r.Summary.Fixable, r.Summary.Ignored, r.DB.Digest, r.DB.Built)
+	return nil
+}

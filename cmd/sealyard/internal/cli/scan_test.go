@@ -1,0 +1,196 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
+	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/image"
+)
+
+// fixtureLayout writes the vulnerable fixture image as an OCI layout.
+func fixtureLayout(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fixture")
+	if err := image.Write(context.Background(), vulnfixture.Image(t).Image, "oci-dir:"+dir); err != nil {
+		t.Fatal(err)
+	}
+	return "oci-dir:" + dir
+}
+
+func dbArgs(t *testing.T) []string {
+	return []string{"--db", vulnfixture.DBDir(t), "--db-max-age", "0"}
+}
+
+func TestSBOMCommand(t *testing.T) {
+	ref := fixtureLayout(t)
+	out := t.TempDir()
+	cdx, spdx, syftJSON := filepath.Join(out, "sbom.cdx.json"), filepath.Join(out, "sbom.spdx.json"), filepath.Join(out, "sbom.syft.json")
+	env := map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	r := run(t, "", env, "sbom", ref, "-o", "cyclonedx-json="+cdx, "-o", "spdx-json="+spdx, "-o", "syft-json="+syftJSON, "-o", "table").mustSucceed(t)
+	if !strings.Contains(r.stdout, "golang.org/x/text") || !strings.Contains(r.stdout, "base-files") {
+		t.Fatalf("table:\n%s", r.stdout)
+	}
+	schemas.Validate(t, schemas.CycloneDX, mustRead(t, cdx))
+	schemas.Validate(t, schemas.SPDX, mustRead(t, spdx))
+	// The same image and SOURCE_DATE_EPOCH give the same bytes.
+	again := filepath.Join(out, "again.cdx.json")
+	run(t, "", env, "sbom", ref, "-o", "cyclonedx-json="+again).mustSucceed(t)
+	if string(mustRead(t, again)) != string(mustRead(t, cdx)) {
+		t.Fatal("two SBOM runs gave different CycloneDX bytes")
+	}
+	bad := run(t, "", nil, "sbom", ref, "-o", "cyclonedx-yaml")
+	if bad.code != ExitError || !strings.Contains(bad.stderr, "unknown output format") {
+		t.Fatalf("unknown format: %+v", bad)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestScanCommand(t *testing.T) {
+	ref := fixtureLayout(t)
+	out := filepath.Join(t.TempDir(), "findings.json")
+	r := run(t, "", nil, append([]string{"scan", ref, "-o", "table", "-o", "json=" + out}, dbArgs(t)...)...).mustSucceed(t)
+	if !strings.Contains(r.stdout, "GO-2021-0113") {
+		t.Fatalf("table lacks GO-2021-0113:\n%s", r.stdout)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(mustRead(t, out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	db, _ := doc["db"].(map[string]any)
+	if d, _ := db["digest"].(string); !strings.HasPrefix(d, "sha256:") {
+		t.Fatalf("no DB digest at the top level: %v", doc["db"])
+	}
+	findings, _ := doc["findings"].([]any)
+	if len(findings) == 0 {
+		t.Fatal("no findings")
+	}
+	found := false
+	for _, f := range findings {
+		m := f.(map[string]any)
+		for _, key := range []string{"id", "aliases", "package", "severity", "fix", "reachable", "locations"} {
+			if _, ok := m[key]; !ok {
+				t.Fatalf("finding %v lacks %q", m["id"], key)
+			}
+		}
+		p := m["package"].(map[string]any)
+		for _, key := range []string{"name", "version", "type", "purl"} {
+			if _, ok := p[key]; !ok {
+				t.Fatalf("finding %v: package lacks %q", m["id"], key)
+			}
+		}
+		fix := m["fix"].(map[string]any)
+		if m["id"] == "GO-2021-0113" && p["name"] == "golang.org/x/text" && p["version"] == "v0.3.5" {
+			if vs := fix["versions"].([]any); len(vs) == 1 && vs[0] == "0.3.7" {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Fatal("GO-2021-0113 in golang.org/x/text v0.3.5 with fix 0.3.7 not among the findings")
+	}
+
+	// --fail-on: Go advisories are Unknown, so high does not trip, unknown does.
+	run(t, "", nil, append([]string{"scan", ref, "--fail-on", "high", "-o", "json=" + out}, dbArgs(t)...)...).mustSucceed(t)
+	tripped := run(t, "", nil, append([]string{"scan", ref, "--fail-on", "unknown", "-o", "json=" + out}, dbArgs(t)...)...)
+	if tripped.code != ExitDenied || !strings.Contains(tripped.stderr, "--fail-on") {
+		t.Fatalf("--fail-on unknown: exit %d %q", tripped.code, tripped.stderr)
+	}
+
+	// Scanning the SBOM file gives the same advisories.
+	sbomFile := filepath.Join(t.TempDir(), "s.syft.json")
+	run(t, "", nil, "sbom", ref, "-o", "syft-json="+sbomFile).mustSucceed(t)
+	fromFile := run(t, "", nil, append([]string{"scan", "sbom:" + sbomFile, "-o", "table"}, dbArgs(t)...)...).mustSucceed(t)
+	if ids(fromFile.stdout) != ids(r.stdout) {
+		t.Fatalf("image and SBOM scans differ:\n%s\n---\n%s", r.stdout, fromFile.stdout)
+	}
+}
+
+// ids extracts the VULNERABILITY column of a findings table.
+func ids(table string) string {
+	var out []string
+	for _, l := range strings.Split(table, "\n") {
+		f := strings.Fields(l)
+		for _, x := range f {
+			if strings.HasPrefix(x, "GO-") {
+				out = append(out, x)
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func TestScanBadInputs(t *testing.T) {
+	ref := fixtureLayout(t)
+	dir := t.TempDir()
+	notJSON := filepath.Join(dir, "not.json")
+	os.WriteFile(notJSON, []byte("hello, I am not an SBOM"), 0o644)
+	unknown := filepath.Join(dir, "unknown.json")
+	os.WriteFile(unknown, []byte(`{"inventory": {"packages": []}}`), 0o644)
+
+	corrupt := filepath.Join(dir, "corrupt")
+	os.CopyFS(corrupt, os.DirFS(vulnfixture.DBDir(t)))
+	dbFile := filepath.Join(corrupt, "6", "vulnerability.db")
+	data := mustRead(t, dbFile)
+	os.WriteFile(dbFile, data[:len(data)/3], 0o644)
+
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"SBOM not JSON", append([]string{"scan", "sbom:" + notJSON}, dbArgs(t)...), "neither JSON nor XML"},
+		{"SBOM of unknown format", append([]string{"scan", "sbom:" + unknown}, dbArgs(t)...), "unknown SBOM format"},
+		{"corrupt DB", []string{"scan", ref, "--db", corrupt, "--db-max-age", "0"}, "corrupt"},
+		{"missing DB", []string{"scan", ref, "--db", filepath.Join(dir, "none")}, "sealyard db build"},
+		{"bad --fail-on", append([]string{"scan", ref, "--fail-on", "severe"}, dbArgs(t)...), "unknown severity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(t, "", nil, tt.args...)
+			if r.code != ExitError || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr %q, want exit 2 mentioning %q", r.code, r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestDBCommands(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	r := run(t, "", nil, "db", "build", "--osv", "../../../../pipelines/vulndb/testdata/osv", "--out", dir).mustSucceed(t)
+	if !strings.Contains(r.stdout, "Vulnerabilities:    4") {
+		t.Fatalf("build output:\n%s", r.stdout)
+	}
+	st := run(t, "", nil, "db", "status", "--db", dir, "-o", "json").mustSucceed(t)
+	var status struct {
+		SchemaVersion string
+		Providers     []struct{ Name string }
+		Digest        string
+	}
+	if err := json.Unmarshal([]byte(st.stdout), &status); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(status.SchemaVersion, "v6.") || len(status.Providers) != 1 || !strings.HasPrefix(status.Digest, "sha256:") {
+		t.Fatalf("status %+v", status)
+	}
+	wrong := filepath.Join(t.TempDir(), "wrong.tar.gz")
+	os.WriteFile(wrong, []byte("not a database archive"), 0o644)
+	imp := run(t, "", nil, "db", "import", wrong, "--db", dir)
+	if imp.code != ExitError {
+		t.Fatalf("importing garbage: %+v", imp)
+	}
+	run(t, "", nil, "db", "status", "--db", dir).mustSucceed(t)
+}
