@@ -16,10 +16,12 @@ import (
 	"github.com/anchore/grype/grype/matcher"
 	"github.com/anchore/grype/grype/matcher/golang"
 	"github.com/anchore/grype/grype/pkg"
+	"github.com/anchore/grype/grype/version"
 	"github.com/anchore/grype/grype/vulnerability"
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
 
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
@@ -29,7 +31,7 @@ import (
 type Input struct {
 	packages []pkg.Package
 	context  pkg.Context
-	image    *Image
+	image    *facts.Image
 }
 
 // FromSBOM prepares an SBOM produced in this process (syft's model).
@@ -46,7 +48,7 @@ func FromSBOM(s *syftsbom.SBOM) Input {
 // FromDocument prepares the SBOM of a platform image.
 func FromDocument(d *sbom.Document) Input {
 	in := FromSBOM(d.SBOM)
-	in.image = &Image{Name: d.Name, Digest: d.Digest.String(), Platform: d.Platform.String()}
+	in.image = &facts.Image{Name: d.Name, Digest: d.Digest.String(), Platform: d.Platform.String()}
 	return in
 }
 
@@ -73,11 +75,11 @@ func FromReader(r io.Reader) (Input, error) {
 	return Input{packages: pkgs, context: ctx, image: imageOf(&s.Source)}, nil
 }
 
-func imageOf(d *source.Description) *Image {
+func imageOf(d *source.Description) *facts.Image {
 	if d == nil {
 		return nil
 	}
-	img := &Image{Name: d.Name}
+	img := &facts.Image{Name: d.Name}
 	if m, ok := d.Metadata.(source.ImageMetadata); ok {
 		img.Digest = m.ManifestDigest
 		if m.OS != "" {
@@ -139,7 +141,7 @@ func WithIgnoreRules(rules ...IgnoreRule) Option {
 }
 
 // Scan matches in against db.
-func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*Report, error) {
+func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*facts.Report, error) {
 	o := &options{ignoreStates: map[string]bool{}}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -176,11 +178,11 @@ func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*Report
 	if err != nil {
 		return nil, fmt.Errorf("matching: %w", err)
 	}
-	rep := &Report{
-		SchemaVersion: SchemaVersion,
+	rep := &facts.Report{
+		SchemaVersion: facts.FindingsSchema,
 		Image:         in.image,
 		DB:            dbInfo(db.Status()),
-		Findings:      []Finding{},
+		Findings:      []facts.Finding{},
 	}
 	for _, m := range remaining.Sorted() {
 		f, notHere, err := finding(m, byID[m.Package.ID], bins, db)
@@ -198,7 +200,7 @@ func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*Report
 			reasons = append(reasons, "fix state "+f.Fix.State+" is ignored (--ignore-states)")
 		}
 		if len(reasons) > 0 {
-			rep.Ignored = append(rep.Ignored, Ignored{Finding: f, Reasons: reasons})
+			rep.Ignored = append(rep.Ignored, facts.Ignored{Finding: f, Reasons: reasons})
 			continue
 		}
 		rep.Findings = append(rep.Findings, f)
@@ -219,16 +221,16 @@ func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*Report
 			}
 			reasons = append(reasons, reason)
 		}
-		rep.Ignored = append(rep.Ignored, Ignored{Finding: f, Reasons: reasons})
+		rep.Ignored = append(rep.Ignored, facts.Ignored{Finding: f, Reasons: reasons})
 	}
 	sortFindings(rep.Findings)
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return less(rep.Ignored[i].Finding, rep.Ignored[j].Finding) })
-	rep.Summary = summarize(rep.Findings, len(rep.Ignored))
+	rep.Summary = facts.Summarize(rep.Findings, len(rep.Ignored))
 	return rep, nil
 }
 
-func dbInfo(st vulndb.Status) DB {
-	d := DB{SchemaVersion: st.SchemaVersion, Built: st.Built.Format(time.RFC3339), Digest: st.Digest, Providers: []string{}}
+func dbInfo(st vulndb.Status) facts.DB {
+	d := facts.DB{SchemaVersion: st.SchemaVersion, Built: st.Built.Format(time.RFC3339), Digest: st.Digest, Providers: []string{}}
 	for _, p := range st.Providers {
 		d.Providers = append(d.Providers, p.Name)
 	}
@@ -237,16 +239,16 @@ func dbInfo(st vulndb.Status) DB {
 
 // finding turns a grype match into a Finding. notHere is non-empty when the
 // advisory is limited to platforms the binary is not built for.
-func finding(m match.Match, full pkg.Package, bins map[string]binary, db *vulndb.DB) (f Finding, notHere string, err error) {
+func finding(m match.Match, full pkg.Package, bins map[string]binary, db *vulndb.DB) (f facts.Finding, notHere string, err error) {
 	v := m.Vulnerability
 	meta, err := db.Provider().VulnerabilityMetadata(v.Reference)
 	if err != nil {
-		return Finding{}, "", fmt.Errorf("reading metadata of %s: %w", v.ID, err)
+		return facts.Finding{}, "", fmt.Errorf("reading metadata of %s: %w", v.ID, err)
 	}
 	if meta == nil {
 		meta = &vulnerability.Metadata{ID: v.ID, Severity: "Unknown"}
 	}
-	f = Finding{
+	f = facts.Finding{
 		ID:          v.ID,
 		Aliases:     aliases(v),
 		Namespace:   v.Namespace,
@@ -254,40 +256,40 @@ func finding(m match.Match, full pkg.Package, bins map[string]binary, db *vulndb
 		Description: meta.Description,
 		URLs:        meta.URLs,
 		Severity:    normalSeverity(meta.Severity),
-		Fix:         Fix{State: fixState(v.Fix.State), Versions: nonNil(v.Fix.Versions)},
-		Package: Package{
+		Fix:         facts.Fix{State: fixState(v.Fix.State), Versions: nonNil(v.Fix.Versions), Suggested: suggest(m.Package.Version, v.Fix.Versions, v.Constraint)},
+		Package: facts.Package{
 			Name:     m.Package.Name,
 			Version:  m.Package.Version,
 			Type:     string(m.Package.Type),
 			PURL:     m.Package.PURL,
 			Language: string(m.Package.Language),
 		},
-		Locations: []Location{},
+		Locations: []facts.Location{},
 		MatchType: matchType(m),
 	}
 	for _, c := range meta.Cvss {
-		f.CVSS = append(f.CVSS, CVSS{Source: c.Source, Version: c.Version, Vector: c.Vector, BaseScore: c.Metrics.BaseScore})
+		f.CVSS = append(f.CVSS, facts.CVSS{Source: c.Source, Version: c.Version, Vector: c.Vector, BaseScore: c.Metrics.BaseScore})
 	}
 	for _, k := range meta.KnownExploited {
-		f.KEV = append(f.KEV, KEV{CVE: k.CVE, DateAdded: day(k.DateAdded), DueDate: day(k.DueDate), KnownRansomwareCampaignUse: k.KnownRansomwareCampaignUse})
+		f.KEV = append(f.KEV, facts.KEV{CVE: k.CVE, DateAdded: day(k.DateAdded), DueDate: day(k.DueDate), KnownRansomwareCampaignUse: k.KnownRansomwareCampaignUse})
 	}
 	for _, e := range meta.EPSS {
 		d := e.Date
-		f.EPSS = append(f.EPSS, EPSS{CVE: e.CVE, Score: e.EPSS, Percentile: e.Percentile, Date: day(&d)})
+		f.EPSS = append(f.EPSS, facts.EPSS{CVE: e.CVE, Score: e.EPSS, Percentile: e.Percentile, Date: day(&d)})
 	}
 	for _, l := range m.Package.Locations.ToSlice() {
-		f.Locations = append(f.Locations, Location{Path: l.RealPath, LayerID: l.FileSystemID})
+		f.Locations = append(f.Locations, facts.Location{Path: l.RealPath, LayerID: l.FileSystemID})
 	}
 	if bin, ok := full.Metadata.(pkg.GolangBinMetadata); ok {
 		imports, err := db.GoImports(v.ID, m.Package.Name)
 		if err != nil {
-			return Finding{}, "", err
+			return facts.Finding{}, "", err
 		}
 		b := bins[binaryOf(full)]
 		goos, goarch := b.goos, b.goarch
 		var applicable []vulndb.GoImport
 		for _, imp := range imports {
-			f.GoImports = append(f.GoImports, GoImport{Path: imp.Path, Symbols: imp.Symbols, GOOS: imp.GOOS, GOARCH: imp.GOARCH})
+			f.GoImports = append(f.GoImports, facts.GoImport{Path: imp.Path, Symbols: imp.Symbols, GOOS: imp.GOOS, GOARCH: imp.GOARCH})
 			if imp.Applies(goos, goarch) {
 				applicable = append(applicable, imp)
 			}
@@ -298,6 +300,38 @@ func finding(m match.Match, full pkg.Package, bins map[string]binary, db *vulndb
 		f.Reachable, f.Symbols = reachability(bin, applicable, b.symbols)
 	}
 	return f, notHere, nil
+}
+
+// suggest picks the lowest fixed version above the installed one (the
+// stdlib lists one fix per release line: 1.26.9 and 1.27.2 for go1.26.8).
+func suggest(installed string, fixes []string, c version.Constraint) string {
+	if len(fixes) == 0 {
+		return ""
+	}
+	format := version.UnknownFormat
+	if c != nil {
+		format = c.Format()
+	}
+	have := version.New(strings.TrimPrefix(installed, "go"), format)
+	best := ""
+	var bestV *version.Version
+	for _, f := range fixes {
+		v := version.New(f, format)
+		if cmp, err := v.Compare(have); err != nil || cmp <= 0 {
+			continue
+		}
+		if bestV == nil {
+			best, bestV = f, v
+			continue
+		}
+		if cmp, err := v.Compare(bestV); err == nil && cmp < 0 {
+			best, bestV = f, v
+		}
+	}
+	if best == "" {
+		return fixes[0]
+	}
+	return best
 }
 
 func buildSetting(m pkg.GolangBinMetadata, key string) string {
@@ -427,7 +461,7 @@ func aliases(v vulnerability.Vulnerability) []string {
 }
 
 func normalSeverity(s string) string {
-	if sev, err := ParseSeverity(s); err == nil {
+	if sev, err := facts.ParseSeverity(s); err == nil {
 		return sev
 	}
 	return "Unknown"
@@ -469,14 +503,14 @@ func matchType(m match.Match) string {
 	return strings.Join(types, ",")
 }
 
-func sortFindings(fs []Finding) {
+func sortFindings(fs []facts.Finding) {
 	sort.SliceStable(fs, func(i, j int) bool { return less(fs[i], fs[j]) })
 }
 
 // less orders findings by severity (highest first), then id, package and
 // location, so documents are stable.
-func less(a, b Finding) bool {
-	if ra, rb := severityRank(a.Severity), severityRank(b.Severity); ra != rb {
+func less(a, b facts.Finding) bool {
+	if ra, rb := facts.SeverityRank(a.Severity), facts.SeverityRank(b.Severity); ra != rb {
 		return ra > rb
 	}
 	if a.ID != b.ID {
@@ -491,7 +525,7 @@ func less(a, b Finding) bool {
 	return firstPath(a) < firstPath(b)
 }
 
-func firstPath(f Finding) string {
+func firstPath(f facts.Finding) string {
 	if len(f.Locations) == 0 {
 		return ""
 	}

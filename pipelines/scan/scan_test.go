@@ -12,13 +12,14 @@ import (
 
 	"github.com/sealyard/sealyard/internal/testutil/govulncheck"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
 
 // fixtureScan catalogs the fixture image and scans it with the database
 // built from the pinned Go vulnerability database.
-func fixtureScan(t *testing.T, opts ...Option) (*vulnfixture.Fixture, *sbom.Document, *vulndb.DB, *Report) {
+func fixtureScan(t *testing.T, opts ...Option) (*vulnfixture.Fixture, *sbom.Document, *vulndb.DB, *facts.Report) {
 	t.Helper()
 	fx := vulnfixture.Image(t)
 	db := vulnfixture.OpenDB(t)
@@ -121,7 +122,7 @@ func diff(a, b map[string]bool) []string {
 
 func TestFindingShape(t *testing.T) {
 	_, doc, db, rep := fixtureScan(t)
-	var f *Finding
+	var f *facts.Finding
 	for i := range rep.Findings {
 		if rep.Findings[i].ID == "GO-2021-0113" && rep.Findings[i].Locations[0].Path == "/usr/local/bin/textparse" {
 			f = &rep.Findings[i]
@@ -165,7 +166,7 @@ func TestFindingShape(t *testing.T) {
 // CycloneDX keep the packages (same advisories).
 func TestScanSBOMFiles(t *testing.T) {
 	_, doc, db, rep := fixtureScan(t)
-	key := func(f Finding, withReach bool) string {
+	key := func(f facts.Finding, withReach bool) string {
 		k := f.ID + "|" + f.Package.Name + "@" + f.Package.Version
 		if withReach {
 			r := "null"
@@ -176,7 +177,7 @@ func TestScanSBOMFiles(t *testing.T) {
 		}
 		return k
 	}
-	set := func(r *Report, withReach bool) []string {
+	set := func(r *facts.Report, withReach bool) []string {
 		var out []string
 		seen := map[string]bool{}
 		for _, f := range r.Findings {

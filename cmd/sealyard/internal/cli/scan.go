@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/scan"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
@@ -109,7 +110,7 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 	}
 	failOn := ""
 	if f.failOn != "" {
-		if failOn, err = scan.ParseSeverity(f.failOn); err != nil {
+		if failOn, err = facts.ParseSeverity(f.failOn); err != nil {
 			return fmt.Errorf("--fail-on: %w", err)
 		}
 	}
@@ -179,7 +180,7 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 		}
 		if failOn != "" {
 			for _, fd := range rep.Findings {
-				if scan.AtOrAbove(fd.Severity, failOn) {
+				if facts.AtOrAbove(fd.Severity, failOn) {
 					tripped++
 				}
 			}
@@ -209,7 +210,7 @@ func readIgnoreRules(path string) ([]scan.IgnoreRule, error) {
 	return rules, nil
 }
 
-func findingsTable(w io.Writer, r *scan.Report) error {
+func findingsTable(w io.Writer, r *facts.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if r.Image != nil {
 		fmt.Fprintf(tw, "# %s@%s %s\n", r.Image.Name, r.Image.Digest, r.Image.Platform)

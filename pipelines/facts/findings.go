@@ -1,16 +1,15 @@
-package scan
+package facts
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/anchore/grype/grype/vulnerability"
 )
 
-// SchemaVersion identifies the findings document format.
-const SchemaVersion = "sealyard.dev/findings/v1"
+// FindingsSchema identifies the findings document format.
+const FindingsSchema = "sealyard.dev/findings/v1"
 
-// Report is the findings document (sealyard scan -o json).
+// Report is the findings document (sealyard scan -o json): what the scan
+// stage produces and the gate, reports and attestations read.
 type Report struct {
 	SchemaVersion string    `json:"schemaVersion"`
 	Image         *Image    `json:"image,omitempty"`
@@ -55,6 +54,9 @@ type Fix struct {
 	// State is fixed, not-fixed, wont-fix or unknown.
 	State    string   `json:"state"`
 	Versions []string `json:"versions"`
+	// Suggested is the lowest fixed version above the installed one: the
+	// upgrade to make.
+	Suggested string `json:"suggested,omitempty"`
 }
 
 // CVSS is one CVSS assessment.
@@ -115,6 +117,9 @@ type Finding struct {
 	MatchType string `json:"matchType,omitempty"`
 	// Status is new or known when a baseline was compared (see the gate).
 	Status string `json:"status,omitempty"`
+	// Platform is the image platform the finding is in, when the gate
+	// merges findings of several platforms.
+	Platform string `json:"platform,omitempty"`
 }
 
 // Ignored is a finding an ignore rule or setting removed, with why.
@@ -147,18 +152,25 @@ func ParseSeverity(s string) (string, error) {
 	return "", fmt.Errorf("unknown severity %q (want one of critical, high, medium, low, negligible, unknown)", s)
 }
 
-// severityRank orders severities as grype does: unknown lowest.
-func severityRank(s string) int {
-	return int(vulnerability.ParseSeverity(s))
+// SeverityRank orders severities as grype does: Unknown lowest, then
+// Negligible, Low, Medium, High, Critical.
+func SeverityRank(s string) int {
+	for i, sev := range Severities {
+		if strings.EqualFold(s, sev) {
+			return len(Severities) - 1 - i
+		}
+	}
+	return 0
 }
 
 // AtOrAbove reports whether severity s is at or above threshold t, with
 // grype's ordering (Unknown is below Negligible).
 func AtOrAbove(s, t string) bool {
-	return severityRank(s) >= severityRank(t)
+	return SeverityRank(s) >= SeverityRank(t)
 }
 
-func summarize(fs []Finding, ignored int) Summary {
+// Summarize counts findings.
+func Summarize(fs []Finding, ignored int) Summary {
 	s := Summary{BySeverity: map[string]int{}, Ignored: ignored}
 	for _, sev := range Severities {
 		s.BySeverity[sev] = 0
