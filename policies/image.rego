@@ -1,0 +1,61 @@
+# Image configuration: who the image runs as and what it is built on.
+package sealyard.image
+
+import rego.v1
+
+import data.sealyard.lib
+
+root_users := {"", "0", "root", "0:0", "root:root", "0:root", "root:0"}
+
+runs_as_root if input.image.config.user in root_users
+
+root_violation := {
+	"rule": "SY-IMG-001",
+	"title": "Runs as root",
+	"msg": sprintf("the image runs as %s; set a non-root USER (sealyard build defaults to 65532)", [user_text]),
+}
+
+user_text := "root (no USER set)" if {
+	input.image.config.user == ""
+} else := sprintf("user %q", [input.image.config.user])
+
+# SY-IMG-001: running as root denies, or warns when settings say so.
+deny contains root_violation if {
+	runs_as_root
+	lib.settings.user.root == "deny"
+}
+
+warn contains root_violation if {
+	runs_as_root
+	lib.settings.user.root == "warn"
+}
+
+# SY-IMG-002: with an allow-list of base images, the base must be on it.
+deny contains v if {
+	count(lib.settings.base_images.allow) > 0
+	not base_allowed
+	v := {
+		"rule": "SY-IMG-002",
+		"title": "Base image not allowed",
+		"msg": sprintf("the base image %s is not on the allow-list (%s); rebuild on an allowed base", [base_text, concat(", ", lib.settings.base_images.allow)]),
+	}
+}
+
+base := object.get(input.image, "base", {})
+
+base_text := sprintf("%s@%s", [object.get(base, "name", ""), object.get(base, "digest", "")]) if {
+	object.get(base, "digest", "") != ""
+} else := "(unknown: the image records no org.opencontainers.image.base annotations)"
+
+base_allowed if {
+	some a in lib.settings.base_images.allow
+	a != ""
+	a in {object.get(base, "name", ""), object.get(base, "digest", "")}
+}
+
+base_allowed if {
+	some a in lib.settings.base_images.allow
+	name := object.get(base, "name", "")
+	name != ""
+	startswith(name, concat("", [a, "@"]))
+}

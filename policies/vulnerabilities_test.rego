@@ -1,0 +1,75 @@
+package sealyard.vulnerabilities_test
+
+import rego.v1
+
+import data.sealyard.fixtures
+import data.sealyard.vulnerabilities
+
+test_sy_vuln_001_fires if {
+	inp := fixtures.with_findings([fixtures.finding({})])
+	some v in vulnerabilities.deny with input as inp
+	v.rule == "SY-VULN-001"
+	v.msg == "upgrade golang.org/x/text from 0.3.5 to 0.3.7 (GO-2021-0113, severity Unknown, reachable via golang.org/x/text/language.Parse) in /usr/local/bin/app"
+}
+
+test_sy_vuln_001_fires_on_unknown_reachability if {
+	inp := fixtures.with_findings([fixtures.finding({"reachable": null, "severity": "High"})])
+	"SY-VULN-001" in fixtures.rules(vulnerabilities.deny) with input as inp
+}
+
+test_sy_vuln_001_passes if {
+	# medium is not a denied severity by default, not reachable is not
+	# denied, and a known finding does not count under only_new
+	inp := fixtures.with_findings([
+		fixtures.finding({"severity": "Medium"}),
+		fixtures.finding({"id": "GO-2", "reachable": false}),
+	])
+	not "SY-VULN-001" in fixtures.rules(vulnerabilities.deny) with input as inp
+	known := fixtures.with_findings([fixtures.finding({"status": "known"})])
+	not "SY-VULN-001" in fixtures.rules(vulnerabilities.deny) with input as known with data.settings.vulnerabilities.only_new as true
+	"SY-VULN-001" in fixtures.rules(vulnerabilities.deny) with input as known
+}
+
+test_sy_vuln_002_fires if {
+	inp := fixtures.with_findings([fixtures.finding({"reachable": false})])
+	some v in vulnerabilities.warn with input as inp
+	v.rule == "SY-VULN-002"
+	contains(v.msg, "not reachable")
+}
+
+test_sy_vuln_002_passes if {
+	inp := fixtures.with_findings([fixtures.finding({})])
+	not "SY-VULN-002" in fixtures.rules(vulnerabilities.warn) with input as inp
+}
+
+test_sy_vuln_003_fires if {
+	inp := fixtures.with_findings([fixtures.finding({"fix": {"state": "not-fixed", "versions": []}})])
+	"SY-VULN-003" in fixtures.rules(vulnerabilities.warn) with input as inp
+	not "SY-VULN-001" in fixtures.rules(vulnerabilities.deny) with input as inp
+}
+
+test_sy_vuln_003_passes if {
+	inp := fixtures.with_findings([fixtures.finding({})])
+	not "SY-VULN-003" in fixtures.rules(vulnerabilities.warn) with input as inp
+}
+
+test_sy_vuln_004_fires if {
+	# known exploited denies even when not reachable and without a fix
+	kev := [{"cve": "CVE-2021-38561", "dateAdded": "2022-01-01"}]
+	inp := fixtures.with_findings([fixtures.finding({"kev": kev, "reachable": false, "severity": "Low", "fix": {"state": "not-fixed", "versions": []}})])
+	some v in vulnerabilities.deny with input as inp
+	v.rule == "SY-VULN-004"
+	contains(v.msg, "no fix is available")
+}
+
+test_sy_vuln_004_passes if {
+	inp := fixtures.with_findings([fixtures.finding({"severity": "Low"})])
+	not "SY-VULN-004" in fixtures.rules(vulnerabilities.deny) with input as inp
+}
+
+test_messages_name_at_most_three_symbols if {
+	syms := ["p.A", "p.B", "p.C", "p.D", "p.E"]
+	inp := fixtures.with_findings([fixtures.finding({"symbols": syms})])
+	some v in vulnerabilities.deny with input as inp
+	contains(v.msg, "reachable via p.A, p.B, p.C and 2 more")
+}
