@@ -1,0 +1,334 @@
+package policy
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/sealyard/sealyard/pipelines/facts"
+)
+
+// DecisionSchema identifies the decision document format.
+const DecisionSchema = "sealyard.dev/decision/v1"
+
+// Mode says whether a failing verdict denies.
+type Mode string
+
+// Gate modes.
+const (
+	// Enforce denies when a deny rule fires.
+	Enforce Mode = "enforce"
+	// Audit evaluates and reports everything, and denies nothing: for teams
+	// adopting the gate step by step.
+	Audit Mode = "audit"
+)
+
+// Decision is the gate's verdict and its reasons.
+type Decision struct {
+	SchemaVersion string `json:"schemaVersion"`
+	// Decision is allow or deny.
+	Decision string `json:"decision"`
+	// Verdict is what the policies say (pass or fail), whatever the mode.
+	Verdict    string        `json:"verdict"`
+	Mode       Mode          `json:"mode"`
+	Image      DecisionImage `json:"image"`
+	Violations []Violation   `json:"violations"`
+	Warnings   []Violation   `json:"warnings"`
+	// Exceptions lists the exceptions that suppressed violations.
+	Exceptions []AppliedException `json:"exceptions"`
+	// VEX lists the VEX statements that removed findings.
+	VEX     []VEXApplied    `json:"vex"`
+	Counts  Counts          `json:"counts"`
+	Digests DecisionDigests `json:"digests"`
+}
+
+// DecisionImage names the image decided on.
+type DecisionImage struct {
+	Reference string   `json:"reference"`
+	Digest    string   `json:"digest"`
+	Platforms []string `json:"platforms"`
+}
+
+// Violation is one rule result.
+type Violation struct {
+	Rule     string       `json:"rule"`
+	Title    string       `json:"title,omitempty"`
+	Message  string       `json:"message"`
+	Findings []FindingRef `json:"findings,omitempty"`
+	Packages []PackageRef `json:"packages,omitempty"`
+}
+
+// PackageRef points at an SBOM package.
+type PackageRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	PURL    string `json:"purl,omitempty"`
+}
+
+// AppliedException is an exception and the violations it suppressed.
+type AppliedException struct {
+	ExceptionFact
+	Suppressed []Violation `json:"suppressed"`
+}
+
+// Counts summarise the decision.
+type Counts struct {
+	Findings              int `json:"findings"`
+	Violations            int `json:"violations"`
+	Warnings              int `json:"warnings"`
+	SuppressedByException int `json:"suppressedByException"`
+	SuppressedByVEX       int `json:"suppressedByVEX"`
+	NewFindings           int `json:"newFindings"`
+	KnownFindings         int `json:"knownFindings"`
+}
+
+// DecisionDigests identify everything the decision rests on.
+type DecisionDigests struct {
+	Image  string `json:"image"`
+	DB     string `json:"db"`
+	Policy string `json:"policy"`
+	Input  string `json:"input"`
+}
+
+// Allowed reports whether the image may proceed.
+func (d *Decision) Allowed() bool { return d.Decision == "allow" }
+
+// GateOption configures Gate.
+type GateOption func(*gateOptions)
+
+type gateOptions struct {
+	exceptions []Exception
+	vex        []*VEXDocument
+	baseline   Baseline
+	now        time.Time
+	mode       Mode
+}
+
+// WithExceptions applies exceptions (see ParseExceptions).
+func WithExceptions(es ...Exception) GateOption {
+	return func(o *gateOptions) { o.exceptions = append(o.exceptions, es...) }
+}
+
+// WithVEX applies VEX documents (see ParseVEX).
+func WithVEX(docs ...*VEXDocument) GateOption {
+	return func(o *gateOptions) { o.vex = append(o.vex, docs...) }
+}
+
+// WithBaseline marks findings new or known (see ParseBaseline).
+func WithBaseline(b Baseline) GateOption {
+	return func(o *gateOptions) { o.baseline = b }
+}
+
+// WithNow sets the time exceptions expire against (default: now).
+func WithNow(t time.Time) GateOption {
+	return func(o *gateOptions) { o.now = t }
+}
+
+// WithMode sets enforce (default) or audit.
+func WithMode(m Mode) GateOption {
+	return func(o *gateOptions) { o.mode = m }
+}
+
+// Gate prepares in (baseline, VEX, exceptions), checks it against the
+// input schema, evaluates the policies and returns the decision together
+// with the input the policies saw.
+func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decision, *Input, error) {
+	o := &gateOptions{now: time.Now(), mode: Enforce}
+	for _, opt := range opts {
+		opt(o)
+	}
+	if o.mode != Enforce && o.mode != Audit {
+		return nil, nil, fmt.Errorf("unknown gate mode %q (want enforce or audit)", o.mode)
+	}
+	in.Digests.Policy = e.digest
+	in.normalize()
+	if o.baseline != nil {
+		o.baseline.mark(in.Findings)
+	}
+	allFindings := len(in.Findings)
+	applyVEX(&in, o.vex)
+	var active []Exception
+	for _, ex := range o.exceptions {
+		switch {
+		case ex.Expired(o.now):
+			if ex.appliesToAny(&in) {
+				in.Exceptions.Expired = append(in.Exceptions.Expired, ex.fact())
+			}
+		case ex.matchesImage(in.Image):
+			active = append(active, ex)
+			in.Exceptions.Applied = append(in.Exceptions.Applied, ex.fact())
+		}
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := ValidateInput(raw); err != nil {
+		return nil, nil, err
+	}
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, err
+	}
+	deny, warn, err := e.evaluate(ctx, doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(raw)
+	d := &Decision{
+		SchemaVersion: DecisionSchema,
+		Mode:          o.mode,
+		Image:         DecisionImage{Reference: in.Image.Reference, Digest: in.Image.Digest, Platforms: in.Image.Platforms},
+		VEX:           in.VEX.Applied,
+		Digests:       DecisionDigests{Image: in.Image.Digest, DB: in.Digests.DB, Policy: e.digest, Input: "sha256:" + hex.EncodeToString(sum[:])},
+	}
+	d.Violations, d.Exceptions = suppress(dedupe(deny), active, in.Findings)
+	warnings, warnExceptions := suppress(dedupe(warn), active, in.Findings)
+	d.Warnings = warnings
+	d.Exceptions = mergeApplied(d.Exceptions, warnExceptions)
+	for _, v := range d.VEX {
+		d.Counts.SuppressedByVEX += len(v.Findings)
+	}
+	for _, a := range d.Exceptions {
+		d.Counts.SuppressedByException += len(a.Suppressed)
+	}
+	d.Counts.Findings = allFindings
+	d.Counts.Violations, d.Counts.Warnings = len(d.Violations), len(d.Warnings)
+	for _, f := range in.Findings {
+		switch f.Status {
+		case "new":
+			d.Counts.NewFindings++
+		case "known":
+			d.Counts.KnownFindings++
+		}
+	}
+	d.Verdict = "pass"
+	d.Decision = "allow"
+	if len(d.Violations) > 0 {
+		d.Verdict = "fail"
+		if o.mode == Enforce {
+			d.Decision = "deny"
+		}
+	}
+	return d, &in, nil
+}
+
+// dedupe merges results that say the same thing (the same finding in two
+// platforms of an index) and orders them.
+func dedupe(vs []Violation) []Violation {
+	byKey := map[string]*Violation{}
+	var keys []string
+	for _, v := range vs {
+		k := v.Rule + "\x00" + v.Message
+		if x, ok := byKey[k]; ok {
+			x.Findings = appendRefs(x.Findings, v.Findings)
+			continue
+		}
+		c := v
+		byKey[k] = &c
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]Violation, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, *byKey[k])
+	}
+	return out
+}
+
+func appendRefs(a, b []FindingRef) []FindingRef {
+	seen := map[FindingRef]bool{}
+	for _, r := range a {
+		seen[r] = true
+	}
+	for _, r := range b {
+		if !seen[r] {
+			a = append(a, r)
+			seen[r] = true
+		}
+	}
+	return a
+}
+
+// suppress drops the violations an active exception covers and reports
+// which exception covered what.
+func suppress(vs []Violation, active []Exception, findings []facts.Finding) ([]Violation, []AppliedException) {
+	aliases := map[string][]string{}
+	for _, f := range findings {
+		aliases[f.ID] = f.Aliases
+	}
+	kept := []Violation{}
+	applied := map[int]*AppliedException{}
+	for _, v := range vs {
+		covered := -1
+		for i, ex := range active {
+			if covers(ex, v, aliases) {
+				covered = i
+				break
+			}
+		}
+		if covered < 0 {
+			kept = append(kept, v)
+			continue
+		}
+		a := applied[covered]
+		if a == nil {
+			a = &AppliedException{ExceptionFact: active[covered].fact()}
+			applied[covered] = a
+		}
+		a.Suppressed = append(a.Suppressed, v)
+	}
+	var out []AppliedException
+	for i := range active {
+		if a, ok := applied[i]; ok {
+			out = append(out, *a)
+		}
+	}
+	return kept, out
+}
+
+func covers(ex Exception, v Violation, aliases map[string][]string) bool {
+	if ex.Rule != "" && ex.Rule != v.Rule {
+		return false
+	}
+	if ex.Vulnerability == "" && ex.Package == "" {
+		return true
+	}
+	for _, f := range v.Findings {
+		if ex.matchesFinding(f, aliases[f.ID]) {
+			return true
+		}
+	}
+	if ex.Vulnerability == "" {
+		for _, p := range v.Packages {
+			if packageMatches(ex.Package, p.Name, p.Version, p.PURL) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func mergeApplied(a, b []AppliedException) []AppliedException {
+	out := append([]AppliedException{}, a...)
+	for _, x := range b {
+		merged := false
+		for i := range out {
+			if out[i].ExceptionFact == x.ExceptionFact {
+				out[i].Suppressed = append(out[i].Suppressed, x.Suppressed...)
+				merged = true
+			}
+		}
+		if !merged {
+			out = append(out, x)
+		}
+	}
+	if out == nil {
+		out = []AppliedException{}
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+package policy
+
+import (
+	"sort"
+
+	"github.com/sealyard/sealyard/pipelines/facts"
+)
+
+// InputVersion identifies the input document format.
+const InputVersion = "sealyard.dev/policy-input/v1"
+
+// Input is the one document the policies see. Its JSON Schema is
+// policies/input.schema.json.
+type Input struct {
+	Version    string          `json:"version"`
+	Image      Image           `json:"image"`
+	SBOM       SBOM            `json:"sbom"`
+	Findings   []facts.Finding `json:"findings"`
+	Provenance Provenance      `json:"provenance"`
+	VEX        VEXFacts        `json:"vex"`
+	Exceptions ExceptionFacts  `json:"exceptions"`
+	Digests    Digests         `json:"digests"`
+}
+
+// Image describes the image being gated.
+type Image struct {
+	Reference   string            `json:"reference"`
+	Digest      string            `json:"digest"`
+	Platforms   []string          `json:"platforms"`
+	Config      Config            `json:"config"`
+	Base        *Base             `json:"base,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Config is the image configuration the policies may judge. Environment
+// variables appear by name only: their values never reach a policy.
+type Config struct {
+	User         string            `json:"user"`
+	Entrypoint   []string          `json:"entrypoint,omitempty"`
+	Cmd          []string          `json:"cmd,omitempty"`
+	WorkingDir   string            `json:"working_dir,omitempty"`
+	EnvNames     []string          `json:"env_names"`
+	ExposedPorts []string          `json:"exposed_ports,omitempty"`
+	Labels       map[string]string `json:"labels"`
+}
+
+// Base is the image's base, from its OCI base annotations.
+type Base struct {
+	Name   string `json:"name,omitempty"`
+	Digest string `json:"digest,omitempty"`
+}
+
+// SBOM summarises the inventory.
+type SBOM struct {
+	Present   bool                `json:"present"`
+	Platforms []string            `json:"platforms"`
+	Packages  []facts.SBOMPackage `json:"packages"`
+}
+
+// Provenance says where the image comes from.
+type Provenance struct {
+	SourceRepo string `json:"source_repo,omitempty"`
+	Commit     string `json:"commit,omitempty"`
+	Ref        string `json:"ref,omitempty"`
+	Builder    string `json:"builder,omitempty"`
+	CISystem   string `json:"ci_system,omitempty"`
+	RunURL     string `json:"run_url,omitempty"`
+}
+
+// VEXFacts lists the VEX statements that removed findings.
+type VEXFacts struct {
+	Applied []VEXApplied `json:"applied"`
+}
+
+// VEXApplied is one VEX statement that removed findings.
+type VEXApplied struct {
+	Vulnerability   string       `json:"vulnerability"`
+	Status          string       `json:"status"`
+	Justification   string       `json:"justification,omitempty"`
+	ImpactStatement string       `json:"impact_statement,omitempty"`
+	Document        string       `json:"document"`
+	Product         string       `json:"product,omitempty"`
+	Findings        []FindingRef `json:"findings"`
+}
+
+// ExceptionFacts lists the exceptions in force for this image, and the
+// expired ones that would otherwise apply to it.
+type ExceptionFacts struct {
+	Applied []ExceptionFact `json:"applied"`
+	Expired []ExceptionFact `json:"expired"`
+}
+
+// ExceptionFact is an exception as the policies see it.
+type ExceptionFact struct {
+	ID            string `json:"id,omitempty"`
+	Selector      string `json:"selector"`
+	Vulnerability string `json:"vulnerability,omitempty"`
+	Package       string `json:"package,omitempty"`
+	Rule          string `json:"rule,omitempty"`
+	Image         string `json:"image,omitempty"`
+	Reason        string `json:"reason"`
+	Owner         string `json:"owner"`
+	Expires       string `json:"expires"`
+}
+
+// Digests identify the data a decision rests on.
+type Digests struct {
+	DB     string `json:"db"`
+	Policy string `json:"policy"`
+}
+
+// FindingRef points at a finding.
+type FindingRef struct {
+	ID      string `json:"id"`
+	Package string `json:"package"`
+	Version string `json:"version"`
+	PURL    string `json:"purl,omitempty"`
+}
+
+func refOf(f facts.Finding) FindingRef {
+	return FindingRef{ID: f.ID, Package: f.Package.Name, Version: f.Package.Version, PURL: f.Package.PURL}
+}
+
+// normalize makes empty collections explicit and orders everything, so the
+// same facts give the same document.
+func (in *Input) normalize() {
+	in.Version = InputVersion
+	if in.Image.Platforms == nil {
+		in.Image.Platforms = []string{}
+	}
+	if in.Image.Config.EnvNames == nil {
+		in.Image.Config.EnvNames = []string{}
+	}
+	if in.Image.Config.Labels == nil {
+		in.Image.Config.Labels = map[string]string{}
+	}
+	if in.SBOM.Platforms == nil {
+		in.SBOM.Platforms = []string{}
+	}
+	if in.SBOM.Packages == nil {
+		in.SBOM.Packages = []facts.SBOMPackage{}
+	}
+	for i := range in.SBOM.Packages {
+		if in.SBOM.Packages[i].Licenses == nil {
+			in.SBOM.Packages[i].Licenses = []string{}
+		}
+	}
+	if in.Findings == nil {
+		in.Findings = []facts.Finding{}
+	}
+	if in.VEX.Applied == nil {
+		in.VEX.Applied = []VEXApplied{}
+	}
+	if in.Exceptions.Applied == nil {
+		in.Exceptions.Applied = []ExceptionFact{}
+	}
+	if in.Exceptions.Expired == nil {
+		in.Exceptions.Expired = []ExceptionFact{}
+	}
+	sort.Strings(in.Image.Platforms)
+	sort.Strings(in.SBOM.Platforms)
+	sort.Strings(in.Image.Config.EnvNames)
+}
