@@ -93,6 +93,14 @@ func main() {
 	Require: []string{"golang.org/x/net v0.10.0"},
 }
 
+// WithToolchain returns p built with another Go toolchain, under another
+// name (go1.27.3 has no standard library advisory in the pinned database).
+func WithToolchain(p Program, toolchain string) Program {
+	p.Name += "-" + strings.ReplaceAll(toolchain, ".", "")
+	p.Toolchain = toolchain
+	return p
+}
+
 // Stripped returns p built with -ldflags="-s -w" under another name: the
 // symbol table is gone, the pclntab (which symbol capture reads) is not.
 func Stripped(p Program) Program {

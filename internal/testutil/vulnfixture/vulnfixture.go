@@ -67,6 +67,35 @@ func Image(t testing.TB) *Fixture {
 	return f
 }
 
+// GateProgram is TextParse built with go1.27.3: its only reachable
+// advisory with a fix is GO-2021-0113 (golang.org/x/text/language.Parse),
+// so the gate's exception and VEX paths can turn a deny into an allow.
+var GateProgram = goprog.WithToolchain(goprog.TextParse, "go1.27.3")
+
+// GateImage is an image holding GateProgram as its entrypoint, running as
+// a non-root user.
+func GateImage(t testing.TB) v1.Image {
+	t.Helper()
+	bins := t.TempDir()
+	data, err := os.ReadFile(goprog.Build(t, GateProgram, "amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bins, "textparse"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, err := build.Build(context.Background(),
+		[]build.Source{build.Directory(bins, "/usr/local/bin")},
+		build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}),
+		build.WithCreated(time.Unix(1700000000, 0)),
+		build.WithEntrypoint("/usr/local/bin/textparse"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a.(v1.Image)
+}
+
 // OSVDir returns the pinned Go vulnerability database's OSV folder.
 func OSVDir(t testing.TB) string {
 	t.Helper()

@@ -96,6 +96,7 @@ Exit codes: 0 success, 1 the gate denied, 2 any error.`,
 		newSBOMCmd(s),
 		newScanCmd(s),
 		newDBCmd(s),
+		newGateCmd(s),
 		newVersionCmd(s),
 		newDemoCmd(s),
 	)

@@ -1,0 +1,352 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/spf13/cobra"
+
+	"github.com/sealyard/sealyard/pipelines/cienv"
+	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/scan"
+)
+
+type gateFlags struct {
+	policy      policyFlags
+	outputs     []string
+	platforms   string
+	sboms       []string
+	scans       []string
+	imageConfig string
+	imageRef    string
+	imageDigest string
+	db          dbFlags
+	reg         registryFlags
+}
+
+// policyFlags are the flags of every command that runs the gate.
+type policyFlags struct {
+	dirs       []string
+	data       []string
+	exceptions []string
+	vex        []string
+	baseline   string
+	mode       string
+}
+
+func (f *policyFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringArrayVar(&f.dirs, "policy", nil, "add the .rego policies in this directory (repeatable; packages under sealyard.*)")
+	fl.StringArrayVar(&f.data, "policy-data", nil, "YAML or JSON settings merged over policies/data.yaml (repeatable)")
+	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (YAML; repeatable)")
+	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX document (repeatable)")
+	fl.StringVar(&f.baseline, "baseline", "", "previous findings or decision JSON: findings in it are known, others new")
+	fl.StringVar(&f.mode, "gate-mode", string(policy.Enforce), "enforce (deny on violations) or audit (report only)")
+}
+
+// engine compiles the policies and reads the exceptions, VEX documents and
+// baseline the flags name.
+func (f *policyFlags) engine(cmd *cobra.Command) (*policy.Engine, []policy.GateOption, error) {
+	var opts []policy.Option
+	for _, d := range f.dirs {
+		opts = append(opts, policy.WithPolicyDir(d))
+	}
+	for _, d := range f.data {
+		opts = append(opts, policy.WithDataFile(d))
+	}
+	e, err := policy.New(cmd.Context(), opts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	mode := policy.Mode(f.mode)
+	if mode != policy.Enforce && mode != policy.Audit {
+		return nil, nil, fmt.Errorf("--gate-mode %q: want enforce or audit", f.mode)
+	}
+	gopts := []policy.GateOption{policy.WithMode(mode)}
+	for _, p := range f.exceptions {
+		fh, err := os.Open(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("exceptions file: %w", err)
+		}
+		es, err := policy.ParseExceptions(fh, p)
+		fh.Close()
+		if err != nil {
+			return nil, nil, err
+		}
+		gopts = append(gopts, policy.WithExceptions(es...))
+	}
+	for _, p := range f.vex {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, fmt.Errorf("VEX file: %w", err)
+		}
+		doc, err := policy.ParseVEX(data, p)
+		if err != nil {
+			return nil, nil, err
+		}
+		gopts = append(gopts, policy.WithVEX(doc))
+	}
+	if f.baseline != "" {
+		data, err := os.ReadFile(f.baseline)
+		if err != nil {
+			return nil, nil, fmt.Errorf("baseline: %w", err)
+		}
+		b, err := policy.ParseBaseline(data, f.baseline)
+		if err != nil {
+			return nil, nil, err
+		}
+		gopts = append(gopts, policy.WithBaseline(b))
+	}
+	return e, gopts, nil
+}
+
+func newGateCmd(s *streams) *cobra.Command {
+	f := &gateFlags{}
+	cmd := &cobra.Command{
+		Use:   "gate [IMAGE]",
+		Short: "Decide whether an image may ship, with Rego policies, exceptions and VEX",
+		Long: `Evaluate sealyard's policies (policies/ in the repository, embedded in the
+binary) and your own (--policy DIR) over the image's SBOM, findings,
+configuration and provenance.
+
+With IMAGE, the image is cataloged and scanned first. Without it, the gate
+reads precomputed results: --sbom FILE (one per platform), --scan FILE (findings
+JSON from sealyard scan) and --image-config FILE (the image's OCI config, as
+crane config prints it).
+
+VEX statements (OpenVEX, not_affected or fixed) remove findings; exceptions
+(owner, reason and expiry required) waive violations; an expired exception
+denies, naming its owner. The decision lists every violation with its rule id
+and how to fix it, and the digests of image, database, policy and input.
+
+Exit codes: 0 allow, 1 deny, 2 error (including a Rego error in a policy,
+named by file and line).`,
+		Example: `  sealyard gate oci-dir:out --db ./db -o table -o json=decision.json
+  sealyard gate registry.example.com/app:v1 --exceptions exceptions.yaml --vex app.openvex.json
+  sealyard gate --sbom sbom.syft.json --scan findings.json --image-config config.json --image-ref registry.example.com/app:v1`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runGate(cmd, s, f, args)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table, json (the decision) or input (what the policies saw) (repeatable)")
+	fl.StringVar(&f.platforms, "platform", "", "gate only these platforms of an index (comma-separated)")
+	fl.StringArrayVar(&f.sboms, "sbom", nil, "precomputed SBOM file (repeatable, one per platform)")
+	fl.StringArrayVar(&f.scans, "scan", nil, "precomputed findings JSON (repeatable, one per platform)")
+	fl.StringVar(&f.imageConfig, "image-config", "", "the image's OCI config JSON (with --sbom/--scan)")
+	fl.StringVar(&f.imageRef, "image-ref", "", "the image's reference (with --sbom/--scan)")
+	fl.StringVar(&f.imageDigest, "image-digest", "", "the image's digest (with --sbom/--scan)")
+	f.policy.register(cmd)
+	f.db.register(cmd)
+	f.reg.register(cmd)
+	return cmd
+}
+
+func runGate(cmd *cobra.Command, s *streams, f *gateFlags, args []string) error {
+	outs, err := parseOutputs(f.outputs, []string{"table", "json", "input"})
+	if err != nil {
+		return err
+	}
+	engine, gopts, err := f.policy.engine(cmd)
+	if err != nil {
+		return err
+	}
+	var in policy.Input
+	switch {
+	case len(args) == 1:
+		if len(f.sboms)+len(f.scans) > 0 || f.imageConfig != "" {
+			return fmt.Errorf("give an IMAGE or --sbom/--scan/--image-config, not both")
+		}
+		in, err = gateInputFromImage(cmd, s, f, args[0])
+	default:
+		in, err = gateInputFromFiles(cmd, s, f)
+	}
+	if err != nil {
+		return err
+	}
+	d, seen, err := engine.Gate(cmd.Context(), in, append(gopts, policy.WithNow(time.Now()))...)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		err := o.write(s.out, o.file, func(w io.Writer) error {
+			switch o.format {
+			case "json":
+				return writeJSON(w, d)
+			case "input":
+				return writeJSON(w, seen)
+			default:
+				return decisionTable(w, d)
+			}
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if !d.Allowed() {
+		return denied("denied: %d violation(s); see the decision for how to fix each", len(d.Violations))
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func gateInputFromImage(cmd *cobra.Command, s *streams, f *gateFlags, ref string) (policy.Input, error) {
+	db, err := f.db.open(s)
+	if err != nil {
+		return policy.Input{}, err
+	}
+	defer db.Close()
+	loaded, name, err := loadImage(cmd, s, ref, f.platforms, &f.reg)
+	if err != nil {
+		return policy.Input{}, err
+	}
+	defer loaded.Close()
+	img, err := policy.ImageFacts(ref, loaded.Artifact)
+	if err != nil {
+		return policy.Input{}, err
+	}
+	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
+	s.logf("cataloging %s", ref)
+	docs, err := sbom.GenerateAll(cmd.Context(), loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+	if err != nil {
+		return policy.Input{}, err
+	}
+	for _, d := range docs {
+		in.AddSBOM(d.Platform.String(), sbom.Packages(d))
+		rep, err := scan.Scan(cmd.Context(), scan.FromDocument(d), db)
+		if err != nil {
+			return policy.Input{}, err
+		}
+		in.AddFindings(d.Platform.String(), rep)
+	}
+	in.Digests.DB = db.Status().Digest
+	return in, nil
+}
+
+// provenance takes the source from the image's own annotations when it
+// has them, and the CI system from where the gate runs.
+func provenance(cmd *cobra.Command, s *streams, img policy.Image) policy.Provenance {
+	p := policy.ProvenanceFacts(cienv.Detect(cmd.Context(), ".", s.getenv))
+	labels := img.Config.Labels
+	for _, m := range []map[string]string{labels, img.Annotations} {
+		if v := m["org.opencontainers.image.source"]; v != "" {
+			p.SourceRepo = v
+		}
+		if v := m["org.opencontainers.image.revision"]; v != "" {
+			p.Commit = v
+		}
+	}
+	return p
+}
+
+func gateInputFromFiles(cmd *cobra.Command, s *streams, f *gateFlags) (policy.Input, error) {
+	if f.imageConfig == "" {
+		return policy.Input{}, fmt.Errorf("give an IMAGE, or --image-config with --sbom and --scan")
+	}
+	raw, err := os.ReadFile(f.imageConfig)
+	if err != nil {
+		return policy.Input{}, fmt.Errorf("image config: %w", err)
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil || cf.Architecture == "" {
+		return policy.Input{}, fmt.Errorf("image config %q is not an OCI image config (from crane config IMAGE): %v", f.imageConfig, err)
+	}
+	platform := (&v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}).String()
+	img := policy.Image{
+		Reference: f.imageRef,
+		Digest:    f.imageDigest,
+		Platforms: []string{platform},
+		Config:    policy.Config{User: cf.Config.User, Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, WorkingDir: cf.Config.WorkingDir, Labels: cf.Config.Labels},
+	}
+	for _, e := range cf.Config.Env {
+		n, _, _ := strings.Cut(e, "=")
+		img.Config.EnvNames = append(img.Config.EnvNames, n)
+	}
+	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
+	for _, p := range f.sboms {
+		fh, err := os.Open(p)
+		if err != nil {
+			return policy.Input{}, fmt.Errorf("SBOM: %w", err)
+		}
+		doc, _, err := sbom.Decode(fh)
+		fh.Close()
+		if err != nil {
+			return policy.Input{}, fmt.Errorf("%s: %w", p, err)
+		}
+		d := &sbom.Document{SBOM: doc}
+		pl := platform
+		if in := scanPlatform(doc); in != "" {
+			pl = in
+		}
+		in.AddSBOM(pl, sbom.Packages(d))
+	}
+	for _, p := range f.scans {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return policy.Input{}, fmt.Errorf("findings: %w", err)
+		}
+		var rep facts.Report
+		if err := json.Unmarshal(data, &rep); err != nil || rep.SchemaVersion != facts.FindingsSchema {
+			return policy.Input{}, fmt.Errorf("%s is not a findings document (%s) from sealyard scan -o json", p, facts.FindingsSchema)
+		}
+		pl := platform
+		if rep.Image != nil && rep.Image.Platform != "" {
+			pl = rep.Image.Platform
+		}
+		in.AddFindings(pl, &rep)
+	}
+	return in, nil
+}
+
+func decisionTable(w io.Writer, d *policy.Decision) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	verdict := strings.ToUpper(d.Decision)
+	if d.Mode == policy.Audit && d.Verdict == "fail" {
+		verdict += " (audit mode: the policies failed, nothing is denied)"
+	}
+	fmt.Fprintf(tw, "DECISION\t%s\n", verdict)
+	fmt.Fprintf(tw, "IMAGE\t%s %s\n", d.Image.Reference, d.Image.Digest)
+	section := func(title string, vs []policy.Violation) {
+		if len(vs) == 0 {
+			return
+		}
+		fmt.Fprintf(tw, "\n%s\n", title)
+		for _, v := range vs {
+			fmt.Fprintf(tw, "  %s\t%s\n", v.Rule, v.Message)
+		}
+	}
+	section("VIOLATIONS", d.Violations)
+	section("WARNINGS", d.Warnings)
+	if len(d.Exceptions) > 0 {
+		fmt.Fprintf(tw, "\nEXCEPTIONS APPLIED\n")
+		for _, e := range d.Exceptions {
+			fmt.Fprintf(tw, "  %s\towner %s, expires %s, waived %d: %s\n", e.Selector, e.Owner, e.Expires, len(e.Suppressed), e.Reason)
+		}
+	}
+	if len(d.VEX) > 0 {
+		fmt.Fprintf(tw, "\nVEX APPLIED\n")
+		for _, v := range d.VEX {
+			fmt.Fprintf(tw, "  %s\t%s (%s) from %s, %d finding(s)\n", v.Vulnerability, v.Status, v.Justification, v.Document, len(v.Findings))
+		}
+	}
+	c := d.Counts
+	fmt.Fprintf(tw, "\n%d findings: %d violations, %d warnings, %d waived by exceptions, %d removed by VEX\n", c.Findings, c.Violations, c.Warnings, c.SuppressedByException, c.SuppressedByVEX)
+	fmt.Fprintf(tw, "digests: db %s, policy %s, input %s\n", d.Digests.DB, d.Digests.Policy, d.Digests.Input)
+	return tw.Flush()
+}
