@@ -1,0 +1,268 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	ctypes "github.com/sigstore/cosign/v2/pkg/types"
+	rekor "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+	"github.com/sigstore/sigstore/pkg/signature/payload"
+
+	"github.com/sealyard/sealyard/pipelines/predicate"
+)
+
+// Result says what was signed and where the signatures went.
+type Result struct {
+	// Digests are the digests signed (the image, and with WithRecursive
+	// each platform image).
+	Digests []name.Digest
+	// Referrers is true when signatures were also stored as referrers.
+	Referrers bool
+	// Tlog is true when the signatures were logged to Rekor.
+	Tlog bool
+}
+
+// Image signs the image (or index) at d with k.
+func Image(ctx context.Context, d name.Digest, k *Key, opts ...Option) (*Result, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := targets(ctx, d, o)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Tlog: !o.skipTlog}
+	for _, t := range targets {
+		var ann map[string]any
+		if len(o.annotations) > 0 {
+			ann = map[string]any{}
+			for k, v := range o.annotations {
+				ann[k] = v
+			}
+		}
+		pl, err := (&payload.Cosign{Image: t, Annotations: ann}).MarshalJSON()
+		if err != nil {
+			return nil, err
+		}
+		se, err := ociremote.SignedEntity(t, o.ociRemote(ctx)...)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", t, err)
+		}
+		existing, err := se.Signatures()
+		if err != nil {
+			return nil, fmt.Errorf("reading the signatures of %s: %w", t, err)
+		}
+		have, err := existing.Get()
+		if err != nil {
+			return nil, fmt.Errorf("reading the signatures of %s: %w", t, err)
+		}
+		if alreadySigned(have, pl, k.sv) {
+			// A rerun after a crash, or signing twice: the signature is there.
+			res.Digests = append(res.Digests, t)
+			continue
+		}
+		raw, err := k.sv.SignMessage(bytes.NewReader(pl), sigopts.WithContext(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("signing %s with %s: %w", t, k.ref, err)
+		}
+		var sopts []static.Option
+		if !o.skipTlog {
+			b, err := logSignature(ctx, o.rekorURL, raw, pl, k.pubPEM)
+			if err != nil {
+				return nil, err
+			}
+			sopts = append(sopts, static.WithBundle(b))
+		}
+		sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw), sopts...)
+		if err != nil {
+			return nil, err
+		}
+		newSE, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(k.sv)))
+		if err != nil {
+			return nil, err
+		}
+		if err := ociremote.WriteSignatures(t.Repository, newSE, o.ociRemote(ctx)...); err != nil {
+			return nil, fmt.Errorf("storing the signature of %s: %w", t, err)
+		}
+		if ok, err := o.referrersSupported(ctx, t); err != nil {
+			return nil, err
+		} else if ok {
+			if err := ociremote.WriteSignaturesExperimentalOCI(t, newSE, o.ociRemote(ctx)...); err != nil {
+				return nil, fmt.Errorf("storing the signature of %s as a referrer: %w", t, err)
+			}
+			res.Referrers = true
+		}
+		res.Digests = append(res.Digests, t)
+	}
+	return res, nil
+}
+
+// Attest signs an in-toto statement about the image at d, wrapped in DSSE,
+// and stores it as a cosign attestation, replacing an earlier attestation
+// of the same predicate type.
+func Attest(ctx context.Context, d name.Digest, k *Key, predicateType string, pred json.RawMessage, opts ...Option) (*Result, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := predicate.New(d, predicateType, pred)
+	if err != nil {
+		return nil, err
+	}
+	wrapped := dsse.WrapSigner(k.sv, ctypes.IntotoPayloadType)
+	envelope, err := wrapped.SignMessage(bytes.NewReader(stmt), sigopts.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("signing the %s attestation with %s: %w", predicateType, k.ref, err)
+	}
+	sopts := []static.Option{
+		static.WithLayerMediaType(ctypes.DssePayloadType),
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}),
+	}
+	res := &Result{Digests: []name.Digest{d}, Tlog: !o.skipTlog}
+	if !o.skipTlog {
+		rc, err := rekor.GetRekorClient(o.rekorURL)
+		if err != nil {
+			return nil, err
+		}
+		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rc, envelope, k.pubPEM)
+		if err != nil {
+			return nil, fmt.Errorf("logging the %s attestation to %s: %w", predicateType, o.rekorURL, err)
+		}
+		sopts = append(sopts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	att, err := static.NewAttestation(envelope, sopts...)
+	if err != nil {
+		return nil, err
+	}
+	se, err := ociremote.SignedEntity(d, o.ociRemote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", d, err)
+	}
+	newSE, err := mutate.AttachAttestationToEntity(se, att,
+		mutate.WithDupeDetector(cremote.NewDupeDetector(k.sv)),
+		mutate.WithReplaceOp(replaceByType(predicateType)))
+	if err != nil {
+		return nil, err
+	}
+	if err := ociremote.WriteAttestations(d.Repository, newSE, o.ociRemote(ctx)...); err != nil {
+		return nil, fmt.Errorf("storing the %s attestation of %s: %w", predicateType, d, err)
+	}
+	if ok, err := o.referrersSupported(ctx, d); err != nil {
+		return nil, err
+	} else if ok {
+		if err := ociremote.WriteAttestationsReferrer(d, newSE, o.ociRemote(ctx)...); err != nil {
+			return nil, fmt.Errorf("storing the %s attestation of %s as a referrer: %w", predicateType, d, err)
+		}
+		res.Referrers = true
+	}
+	return res, nil
+}
+
+// logSignature uploads a signature to Rekor and returns cosign's bundle.
+func logSignature(ctx context.Context, url string, sig, pl, pubPEM []byte) (*cbundle.RekorBundle, error) {
+	rc, err := rekor.GetRekorClient(url)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write(pl)
+	entry, err := cosign.TLogUpload(ctx, rc, sig, h, pubPEM)
+	if err != nil {
+		return nil, fmt.Errorf("logging the signature to %s: %w", url, err)
+	}
+	return cbundle.EntryToBundle(entry), nil
+}
+
+// targets lists d and, when recursive, the images of the index at d.
+func targets(ctx context.Context, d name.Digest, o *options) ([]name.Digest, error) {
+	out := []name.Digest{d}
+	if !o.recursive {
+		return out, nil
+	}
+	desc, err := remote.Get(d, o.remote(ctx)...)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", d, err)
+	}
+	if !desc.MediaType.IsIndex() {
+		return out, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, err
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range im.Manifests {
+		out = append(out, d.Context().Digest(m.Digest.String()))
+	}
+	return out, nil
+}
+
+// referrersSupported asks the registry for d's referrers directly:
+// registries with the OCI 1.1 API answer 200 with an image index, others
+// 404 (go-containerregistry's own check would fall back to tags).
+func (o *options) referrersSupported(ctx context.Context, d name.Digest) (bool, error) {
+	if o.referrers == ReferrersNever {
+		return false, nil
+	}
+	repo := d.Context()
+	auth, err := o.registry.Keychain().Resolve(repo)
+	if err != nil {
+		return false, err
+	}
+	rt, err := transport.NewWithContext(ctx, repo.Registry, auth, o.registry.Transport(), []string{repo.Scope(transport.PullScope)})
+	if err != nil {
+		return false, fmt.Errorf("asking %s for referrers: %w", repo, err)
+	}
+	u := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/referrers/" + d.DigestStr()}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return false, err
+	}
+	req.Header.Set("Accept", string(types.OCIImageIndex))
+	resp, err := (&http.Client{Transport: rt}).Do(req)
+	if err != nil {
+		return false, fmt.Errorf("asking %s for referrers: %w", repo, err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") == string(types.OCIImageIndex), nil
+}
+
+// Signatures returns the signatures stored for d under cosign's tag.
+func Signatures(ctx context.Context, d name.Digest, opts ...Option) ([]oci.Signature, error) {
+	o, err := makeOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	se, err := ociremote.SignedEntity(d, o.ociRemote(ctx)...)
+	if err != nil {
+		return nil, err
+	}
+	sigs, err := se.Signatures()
+	if err != nil {
+		return nil, err
+	}
+	return sigs.Get()
+}

@@ -1,0 +1,178 @@
+package sign
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/sealyard/sealyard/pipelines/predicate"
+	"github.com/sealyard/sealyard/pipelines/registry"
+)
+
+func testRegistry(t *testing.T) (string, *registry.Client) {
+	t.Helper()
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
+	t.Cleanup(srv.Close)
+	c, err := registry.New(registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimPrefix(srv.URL, "http://"), c
+}
+
+func pushRandom(t *testing.T, host string, c *registry.Client, index bool) name.Digest {
+	t.Helper()
+	ref, _ := name.ParseReference(host + "/app:v1")
+	var d name.Digest
+	if index {
+		idx, _ := random.Index(128, 1, 2)
+		if err := remote.WriteIndex(ref, idx, c.RemoteOptions(context.Background())...); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := idx.Digest()
+		d = ref.Context().Digest(h.String())
+	} else {
+		img, _ := random.Image(128, 1)
+		if err := remote.Write(ref, img, c.RemoteOptions(context.Background())...); err != nil {
+			t.Fatal(err)
+		}
+		h, _ := img.Digest()
+		d = ref.Context().Digest(h.String())
+	}
+	return d
+}
+
+func testKey(t *testing.T) (*Key, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	priv, pub, err := GenerateKeyPair(filepath.Join(dir, "cosign"), []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKey(context.Background(), priv, func() ([]byte, error) { return []byte("correct horse"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k, priv, pub
+}
+
+func TestKeys(t *testing.T) {
+	k, priv, pub := testKey(t)
+	data, _ := os.ReadFile(priv)
+	if !strings.Contains(string(data), "ENCRYPTED SIGSTORE PRIVATE KEY") {
+		t.Fatalf("the private key is not encrypted:\n%s", data)
+	}
+	if fi, _ := os.Stat(priv); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("private key mode %v", fi.Mode().Perm())
+	}
+	pubData, _ := os.ReadFile(pub)
+	if string(pubData) != string(k.PublicKeyPEM()) {
+		t.Fatal("cosign.pub is not the loaded key's public half")
+	}
+	if _, _, err := GenerateKeyPair(strings.TrimSuffix(priv, ".key"), []byte("x")); err == nil {
+		t.Fatal("an existing key was overwritten")
+	}
+	_, err := LoadKey(context.Background(), priv, func() ([]byte, error) { return []byte("wrong password"), nil })
+	if !errors.Is(err, ErrKey) || strings.Contains(err.Error(), "wrong password") || !strings.Contains(err.Error(), "COSIGN_PASSWORD") {
+		t.Fatalf("wrong password: %v", err)
+	}
+	t.Setenv("SEALYARD_TEST_KEY", string(data))
+	fromEnv, err := LoadKey(context.Background(), "env://SEALYARD_TEST_KEY", func() ([]byte, error) { return []byte("correct horse"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(fromEnv.PublicKeyPEM()) != string(pubData) {
+		t.Fatal("env:// loaded a different key")
+	}
+	if _, err := LoadKey(context.Background(), "hashivault://no-such-key", nil); err == nil {
+		t.Fatal("a KMS key loaded without a KMS")
+	}
+}
+
+func TestSignDoesNotDuplicate(t *testing.T) {
+	ctx := context.Background()
+	host, c := testRegistry(t)
+	d := pushRandom(t, host, c, true)
+	k, _, _ := testKey(t)
+	for i := 0; i < 2; i++ {
+		res, err := Image(ctx, d, k, WithRegistry(c), WithoutTlogUnsafe(), WithRecursive(), WithAnnotations(map[string]string{"run": "demo"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Digests) != 3 || res.Tlog || (i == 0 && !res.Referrers) {
+			t.Fatalf("run %d: result %+v", i+1, res)
+		}
+	}
+	for _, target := range []string{d.DigestStr()} {
+		sigs, err := Signatures(ctx, d.Context().Digest(target), WithRegistry(c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sigs) != 1 {
+			t.Fatalf("%d signatures after signing twice, want 1", len(sigs))
+		}
+		p, _ := sigs[0].Payload()
+		if !strings.Contains(string(p), d.DigestStr()) || !strings.Contains(string(p), `"run":"demo"`) {
+			t.Fatalf("payload %s", p)
+		}
+	}
+	refs, err := remote.Referrers(d, c.RemoteOptions(ctx)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if im, _ := refs.IndexManifest(); len(im.Manifests) == 0 {
+		t.Fatal("no referrer for the signature on a registry that serves the referrers API")
+	}
+}
+
+func TestAttestReplacesByType(t *testing.T) {
+	ctx := context.Background()
+	host, c := testRegistry(t)
+	d := pushRandom(t, host, c, false)
+	k, _, _ := testKey(t)
+	for i, pt := range []string{predicate.CycloneDX, predicate.CycloneDX, predicate.VSA} {
+		pred := json.RawMessage(`{"run": ` + string(rune('0'+i)) + `}`)
+		if _, err := Attest(ctx, d, k, pt, pred, WithRegistry(c), WithoutTlogUnsafe()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(ctx)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, _ := se.Attestations()
+	all, _ := atts.Get()
+	if len(all) != 2 {
+		t.Fatalf("%d attestations, want one CycloneDX (the second replaced the first) and one VSA", len(all))
+	}
+	if _, err := Attest(ctx, d, k, predicate.CycloneDX, json.RawMessage(`not json`), WithRegistry(c), WithoutTlogUnsafe()); err == nil {
+		t.Fatal("a predicate that is not JSON was attested")
+	}
+}
+
+func TestTlogIsTheDefault(t *testing.T) {
+	ctx := context.Background()
+	host, c := testRegistry(t)
+	d := pushRandom(t, host, c, false)
+	k, _, _ := testKey(t)
+	_, err := Image(ctx, d, k, WithRegistry(c), WithRekorURL("http://127.0.0.1:1"))
+	if err == nil || !strings.Contains(err.Error(), "logging the signature to http://127.0.0.1:1") {
+		t.Fatalf("signing without a reachable Rekor: %v", err)
+	}
+	if sigs, _ := Signatures(ctx, d, WithRegistry(c)); len(sigs) != 0 {
+		t.Fatal("a signature was stored although logging failed")
+	}
+}

@@ -1,0 +1,92 @@
+package sign
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	"github.com/sigstore/sigstore/pkg/signature"
+)
+
+// alreadySigned reports whether sigs hold a signature over payload that
+// verifies with v: signing again would only add a duplicate (ECDSA
+// signatures differ every time, so byte equality is not enough).
+func alreadySigned(sigs []oci.Signature, payload []byte, v signature.Verifier) bool {
+	for _, s := range sigs {
+		p, err := s.Payload()
+		if err != nil || !bytes.Equal(p, payload) {
+			continue
+		}
+		b64, err := s.Base64Signature()
+		if err != nil {
+			continue
+		}
+		raw, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil {
+			continue
+		}
+		if v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(p)) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceByType keeps one attestation per predicate type: the new one
+// replaces any earlier attestation of its type (cosign attest --replace,
+// without its messages on stderr).
+type replaceByType string
+
+var _ mutate.ReplaceOp = replaceByType("")
+
+func (r replaceByType) Replace(existing oci.Signatures, add oci.Signature) (oci.Signatures, error) {
+	sigs, err := existing.Get()
+	if err != nil {
+		return nil, err
+	}
+	kept := []oci.Signature{add}
+	for _, s := range sigs {
+		pt, err := predicateTypeOf(s)
+		if err != nil {
+			return nil, err
+		}
+		if pt != string(r) {
+			kept = append(kept, s)
+		}
+	}
+	return replaced{Signatures: existing, sigs: kept}, nil
+}
+
+type replaced struct {
+	oci.Signatures
+	sigs []oci.Signature
+}
+
+func (r replaced) Get() ([]oci.Signature, error) { return r.sigs, nil }
+
+func predicateTypeOf(s oci.Signature) (string, error) {
+	p, err := s.Payload()
+	if err != nil {
+		return "", err
+	}
+	var env struct {
+		Payload string `json:"payload"`
+	}
+	if err := json.Unmarshal(p, &env); err != nil {
+		return "", fmt.Errorf("an existing attestation is not a DSSE envelope: %w", err)
+	}
+	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return "", fmt.Errorf("an existing attestation's payload is not base64: %w", err)
+	}
+	var st struct {
+		PredicateType string `json:"predicateType"`
+	}
+	if err := json.Unmarshal(body, &st); err != nil {
+		return "", fmt.Errorf("an existing attestation's payload is not a statement: %w", err)
+	}
+	return st.PredicateType, nil
+}
