@@ -1,0 +1,390 @@
+package verify
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	"github.com/sigstore/cosign/v2/pkg/oci"
+	"github.com/sigstore/cosign/v2/pkg/oci/empty"
+	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/signature"
+
+	"github.com/sealyard/sealyard/pipelines/predicate"
+	"github.com/sealyard/sealyard/pipelines/registry"
+)
+
+// ErrVerification is wrapped by every verification failure (as opposed to
+// an error reaching the registry or reading a key). The CLI exits 1 on it.
+var ErrVerification = errors.New("verification failed")
+
+// Option configures Verify.
+type Option func(*options) error
+
+type options struct {
+	registry   *registry.Client
+	key        signature.Verifier
+	keyRef     string
+	identities []cosign.Identity
+	trusted    root.TrustedMaterial
+	require    []string
+	skipTlog   bool
+	rekorKeys  *cosign.TrustedTransparencyLogPubKeys
+}
+
+// WithKey accepts signatures made by the key behind v (ref names it in
+// messages).
+func WithKey(v signature.Verifier, ref string) Option {
+	return func(o *options) error {
+		o.key, o.keyRef = v, ref
+		return nil
+	}
+}
+
+// WithKeyless accepts keyless signatures whose certificate names subject
+// (or matches subjectRegexp) and issuer, chained to a Fulcio authority of
+// the trusted material and recorded in one of its Rekor logs.
+func WithKeyless(subject, subjectRegexp, issuer string, trusted root.TrustedMaterial) Option {
+	return func(o *options) error {
+		if subject == "" && subjectRegexp == "" {
+			return errors.New("keyless verification needs --certificate-identity or --certificate-identity-regexp")
+		}
+		if issuer == "" {
+			return errors.New("keyless verification needs --certificate-oidc-issuer")
+		}
+		if trusted == nil {
+			return errors.New("keyless verification needs trusted material (Fulcio and Rekor keys)")
+		}
+		o.identities = append(o.identities, cosign.Identity{Subject: subject, SubjectRegExp: subjectRegexp, Issuer: issuer})
+		o.trusted = trusted
+		return nil
+	}
+}
+
+// WithRequire requires attestations: sbom, vuln, provenance, decision.
+func WithRequire(kinds ...string) Option {
+	return func(o *options) error {
+		for _, k := range kinds {
+			if _, ok := predicate.Requirements[k]; !ok {
+				return fmt.Errorf("unknown attestation requirement %q (want sbom, vuln, provenance or decision)", k)
+			}
+			o.require = append(o.require, k)
+		}
+		return nil
+	}
+}
+
+// WithRegistry sets credentials, TLS trust and retries.
+func WithRegistry(c *registry.Client) Option {
+	return func(o *options) error {
+		o.registry = c
+		return nil
+	}
+}
+
+// WithRekorPublicKeys trusts these Rekor keys for transparency log proofs
+// (offline verification of logged signatures).
+func WithRekorPublicKeys(k *cosign.TrustedTransparencyLogPubKeys) Option {
+	return func(o *options) error {
+		o.rekorKeys = k
+		return nil
+	}
+}
+
+// WithoutTlogUnsafe accepts signatures that no transparency log recorded
+// (signed with sign.WithoutTlogUnsafe, offline).
+func WithoutTlogUnsafe() Option {
+	return func(o *options) error {
+		o.skipTlog = true
+		return nil
+	}
+}
+
+// Signature is a signature that verified.
+type Signature struct {
+	Signer      string            `json:"signer"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Logged      bool              `json:"logged"`
+}
+
+// Attestation is an attestation that verified.
+type Attestation struct {
+	PredicateType string               `json:"predicateType"`
+	Subjects      []string             `json:"subjects"`
+	Signer        string               `json:"signer"`
+	Statement     *predicate.Statement `json:"-"`
+}
+
+// Result is what verified.
+type Result struct {
+	Reference    string        `json:"reference"`
+	Digest       string        `json:"digest"`
+	Signatures   []Signature   `json:"signatures"`
+	Attestations []Attestation `json:"attestations"`
+}
+
+// Attested returns the verified statements of a predicate type.
+func (r *Result) Attested(predicateType string) []*predicate.Statement {
+	var out []*predicate.Statement
+	for _, a := range r.Attestations {
+		if a.PredicateType == predicateType {
+			out = append(out, a.Statement)
+		}
+	}
+	return out
+}
+
+// Verify checks ref (a tag or a digest reference).
+func Verify(ctx context.Context, ref string, opts ...Option) (*Result, error) {
+	o := &options{}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	if o.registry == nil {
+		c, err := registry.New()
+		if err != nil {
+			return nil, err
+		}
+		o.registry = c
+	}
+	if o.key == nil && len(o.identities) == 0 {
+		return nil, errors.New("give a public key or a keyless identity to verify against")
+	}
+	r, err := name.ParseReference(strings.TrimPrefix(ref, "registry:"), o.registry.NameOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("parsing reference %q: %w", ref, err)
+	}
+	ropts := o.registry.RemoteOptions(ctx)
+	desc, err := remote.Head(r, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s: %w", r, err)
+	}
+	d := r.Context().Digest(desc.Digest.String())
+	if rd, ok := r.(name.Digest); ok && rd.DigestStr() != desc.Digest.String() {
+		return nil, fmt.Errorf("%w: %s: the registry serves %s for digest %s", ErrVerification, ref, desc.Digest, rd.DigestStr())
+	}
+	co := &cosign.CheckOpts{
+		RegistryClientOpts: []ociremote.Option{ociremote.WithRemoteOptions(ropts...), ociremote.WithNameOptions(o.registry.NameOptions()...)},
+		SigVerifier:        o.key,
+		Identities:         o.identities,
+		TrustedMaterial:    o.trusted,
+		IgnoreTlog:         o.skipTlog,
+		IgnoreSCT:          true,
+		RekorPubKeys:       o.rekorKeys,
+		Offline:            true,
+	}
+	res := &Result{Reference: r.String(), Digest: desc.Digest.String()}
+	if err := o.signatures(ctx, r, d, desc.Digest, co, res); err != nil {
+		return res, err
+	}
+	if err := o.attestations(ctx, d, desc.Digest, co, res); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+func (o *options) expected() string {
+	if o.key != nil {
+		return "the key " + o.keyRef
+	}
+	var ids []string
+	for _, id := range o.identities {
+		s := id.Subject
+		if s == "" {
+			s = "~" + id.SubjectRegExp
+		}
+		ids = append(ids, fmt.Sprintf("identity %s from issuer %s", s, id.Issuer))
+	}
+	return strings.Join(ids, " or ")
+}
+
+func (o *options) signatures(ctx context.Context, r name.Reference, d name.Digest, h v1.Hash, co *cosign.CheckOpts, res *Result) error {
+	co.ClaimVerifier = cosign.SimpleClaimVerifier
+	se, err := ociremote.SignedEntity(d, co.RegistryClientOpts...)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", d, err)
+	}
+	sigs, err := se.Signatures()
+	if err != nil {
+		return fmt.Errorf("reading the signatures of %s: %w", d, err)
+	}
+	all, err := sigs.Get()
+	if err != nil {
+		return fmt.Errorf("reading the signatures of %s: %w", d, err)
+	}
+	where := d.String()
+	if _, isTag := r.(name.Tag); isTag {
+		where = fmt.Sprintf("%s (which %s points at now)", d.DigestStr(), r)
+	}
+	if len(all) == 0 {
+		return fmt.Errorf("%w: expected a signature by %s on %s; found no signature at all (cosign tag %s)",
+			ErrVerification, o.expected(), where, sigTag(d))
+	}
+	var problems []string
+	for i, s := range all {
+		bundleOK, err := cosign.VerifyImageSignature(ctx, s, h, co)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("signature %d: %s (signed by %s)", i+1, shorten(err), signerOf(s)))
+			continue
+		}
+		ann := map[string]string{}
+		if p, err := s.Payload(); err == nil {
+			var sp struct {
+				Optional map[string]any `json:"optional"`
+			}
+			if json.Unmarshal(p, &sp) == nil {
+				for k, v := range sp.Optional {
+					ann[k] = fmt.Sprint(v)
+				}
+			}
+		}
+		res.Signatures = append(res.Signatures, Signature{Signer: signerOf(s), Annotations: ann, Logged: bundleOK})
+	}
+	if len(res.Signatures) == 0 {
+		return fmt.Errorf("%w: expected a signature by %s on %s; found %d signature(s), none valid: %s",
+			ErrVerification, o.expected(), where, len(all), strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (o *options) attestations(ctx context.Context, d name.Digest, h v1.Hash, co *cosign.CheckOpts, res *Result) error {
+	co.ClaimVerifier = cosign.IntotoSubjectClaimVerifier
+	se, err := ociremote.SignedEntity(d, co.RegistryClientOpts...)
+	if err != nil {
+		return err
+	}
+	atts, err := se.Attestations()
+	if err != nil {
+		return fmt.Errorf("reading the attestations of %s: %w", d, err)
+	}
+	all, err := atts.Get()
+	if err != nil {
+		return fmt.Errorf("reading the attestations of %s: %w", d, err)
+	}
+	var problems []string
+	for i, a := range all {
+		stmt, perr := statementOf(a)
+		kind := "unreadable"
+		if stmt != nil {
+			kind = stmt.PredicateType
+		}
+		one, err := mutate.AppendSignatures(empty.Signatures(), false, a)
+		if err != nil {
+			return err
+		}
+		if _, _, err := cosign.VerifyImageAttestation(ctx, one, h, co); err != nil {
+			switch {
+			case perr != nil:
+				problems = append(problems, fmt.Sprintf("attestation %d: %v", i+1, perr))
+			case !stmt.About(d.DigestStr()):
+				problems = append(problems, fmt.Sprintf("attestation %d (%s) is about %s, not %s", i+1, kind, strings.Join(stmt.SubjectDigests(), ", "), d.DigestStr()))
+			default:
+				problems = append(problems, fmt.Sprintf("attestation %d (%s): %s (signed by %s)", i+1, kind, shorten(err), signerOf(a)))
+			}
+			continue
+		}
+		if perr != nil {
+			problems = append(problems, fmt.Sprintf("attestation %d: %v", i+1, perr))
+			continue
+		}
+		res.Attestations = append(res.Attestations, Attestation{
+			PredicateType: stmt.PredicateType, Subjects: stmt.SubjectDigests(), Signer: signerOf(a), Statement: stmt,
+		})
+	}
+	var missing []string
+	for _, req := range o.require {
+		ok := false
+		for _, t := range predicate.Requirements[req] {
+			if len(res.Attested(t)) > 0 {
+				ok = true
+			}
+		}
+		if !ok {
+			missing = append(missing, fmt.Sprintf("%s (%s)", req, strings.Join(predicate.Requirements[req], " or ")))
+		}
+	}
+	if len(missing) > 0 {
+		var found []string
+		for _, a := range res.Attestations {
+			found = append(found, a.PredicateType)
+		}
+		sort.Strings(found)
+		msg := fmt.Sprintf("expected attestations %s signed by %s about %s; found verified: [%s]",
+			strings.Join(missing, ", "), o.expected(), d.DigestStr(), strings.Join(found, ", "))
+		if len(problems) > 0 {
+			msg += "; rejected: " + strings.Join(problems, "; ")
+		}
+		return fmt.Errorf("%w: %s", ErrVerification, msg)
+	}
+	return nil
+}
+
+// statementOf reads the in-toto statement inside an attestation's DSSE
+// envelope (not yet verified).
+func statementOf(a oci.Signature) (*predicate.Statement, error) {
+	raw, err := a.Payload()
+	if err != nil {
+		return nil, err
+	}
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+	}
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, fmt.Errorf("not a DSSE envelope: %w", err)
+	}
+	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("DSSE payload is not base64: %w", err)
+	}
+	return predicate.Parse(body)
+}
+
+// signerOf describes who made a signature: the certificate's identity and
+// issuer for keyless, "a key" otherwise (the key itself is not known).
+func signerOf(s oci.Signature) string {
+	cert, err := s.Cert()
+	if err != nil || cert == nil {
+		return "a key"
+	}
+	ce := cosign.CertExtensions{Cert: cert}
+	ids := append(append([]string{}, cert.EmailAddresses...), urls(cert)...)
+	return fmt.Sprintf("identity %s from issuer %s", strings.Join(ids, ","), ce.GetIssuer())
+}
+
+func urls(c *x509.Certificate) []string {
+	var out []string
+	for _, u := range c.URIs {
+		out = append(out, u.String())
+	}
+	return out
+}
+
+func sigTag(d name.Digest) string {
+	return d.Context().String() + ":" + strings.Replace(d.DigestStr(), ":", "-", 1) + ".sig"
+}
+
+func shorten(err error) string {
+	s := err.Error()
+	if strings.Contains(s, "invalid signature when validating ASN.1 encoded signature") || strings.Contains(s, "crypto/ecdsa: verification error") ||
+		strings.Contains(s, "accepted signatures do not match threshold") {
+		return "the signature does not verify with the accepted key (another key signed it, or the payload was changed)"
+	}
+	if len(s) > 300 {
+		s = s[:300] + "..."
+	}
+	return s
+}
