@@ -1,0 +1,190 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+)
+
+// blockingProxy forwards to the registry, but holds any request that
+// stores a cosign signature until the test releases it.
+type blockingProxy struct {
+	srv     *httptest.Server
+	caFile  string
+	blocked atomic.Bool
+	seen    chan struct{}
+	release chan struct{}
+}
+
+func newBlockingProxy(t *testing.T, s *signing) *blockingProxy {
+	t.Helper()
+	target, _ := url.Parse("https://" + s.reg.Host)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.reg.CAPool}}
+	p := &blockingProxy{seen: make(chan struct{}, 1), release: make(chan struct{})}
+	// Upload locations name the registry; point them back at the proxy.
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if loc := resp.Header.Get("Location"); loc != "" {
+			resp.Header.Set("Location", strings.Replace(loc, "https://"+target.Host, p.srv.URL, 1))
+		}
+		return nil
+	}
+	p.blocked.Store(true)
+	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.blocked.Load() && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig") {
+			select {
+			case p.seen <- struct{}{}:
+			default:
+			}
+			<-p.release
+			http.Error(w, "proxy closed", http.StatusServiceUnavailable)
+			return
+		}
+		r.Host = target.Host
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { close(p.release); p.srv.Close() })
+	p.caFile = filepath.Join(t.TempDir(), "proxy-ca.pem")
+	os.WriteFile(p.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.srv.Certificate().Raw}), 0o644)
+	return p
+}
+
+func (p *blockingProxy) host() string { return strings.TrimPrefix(p.srv.URL, "https://") }
+
+// TestCrashBetweenPushAndSign kills sealyard (SIGKILL) while it is storing
+// the signature of a pushed image, then reruns it: the digest gets signed,
+// and the registry ends with exactly one signature.
+func TestCrashBetweenPushAndSign(t *testing.T) {
+	s := newSigning(t)
+	ref := s.push(t, "crash")
+	p := newBlockingProxy(t, s)
+	viaProxy := p.host() + ref[strings.Index(ref, "/"):]
+
+	cmd := exec.Command(sealyardBinary(t), "sign", viaProxy, "--key", s.priv, "--skip-tlog-unsafe",
+		"--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin")
+	cmd.Stdin = strings.NewReader(s.reg.Password)
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+s.password)
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.seen:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("sealyard never tried to store the signature:\n%s", logs.String())
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	p.blocked.Store(false)
+	if n := signatureCount(t, s, ref); n != 0 {
+		t.Fatalf("%d signatures after the crash; the blocked one should not be stored", n)
+	}
+	for i := 0; i < 2; i++ {
+		s.sealyard(t, "sign", ref, "--key", s.priv, "--skip-tlog-unsafe").mustSucceed(t)
+		if n := signatureCount(t, s, ref); n != 1 {
+			t.Fatalf("rerun %d: %d signatures, want exactly 1", i+1, n)
+		}
+	}
+	s.sealyard(t, "verify", ref, "--key", s.pub, "--skip-tlog-unsafe").mustSucceed(t)
+}
+
+func signatureCount(t *testing.T, s *signing, ref string) int {
+	t.Helper()
+	d, err := name.NewDigest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.reg.Client(t)
+	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(context.Background())...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sigs, err := se.Signatures()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := sigs.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(all)
+}
+
+// TestSecretsStayOut runs keygen, sign, attest and verify (and a wrong
+// password) and greps everything they printed, and everything they stored
+// in the registry, for the key's password and its private key.
+func TestSecretsStayOut(t *testing.T) {
+	s := newSigning(t)
+	ref := s.push(t, "secrets")
+	privPEM := string(mustRead(t, s.priv))
+	keyBody := strings.TrimSpace(strings.Split(privPEM, "-----")[2])
+	secrets := []string{s.password, keyBody[:40], s.reg.Password}
+
+	var outputs []string
+	record := func(r result) result {
+		outputs = append(outputs, r.stdout, r.stderr)
+		return r
+	}
+	sbomFile := filepath.Join(s.dir, "sbom.cdx.json")
+	record(run(t, s.reg.Password, nil, append([]string{"sbom", "registry:" + ref, "-o", "cyclonedx-json=" + sbomFile}, registryArgs(s.reg)...)...)).mustSucceed(t)
+	record(s.sealyard(t, "sign", ref, "--key", s.priv, "--skip-tlog-unsafe")).mustSucceed(t)
+	record(s.sealyard(t, "attest", ref, "--key", s.priv, "--skip-tlog-unsafe", "--type", "cyclonedx", "--predicate", sbomFile)).mustSucceed(t)
+	record(s.sealyard(t, "verify", ref, "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom", "-o", "json")).mustSucceed(t)
+	wrong := run(t, s.reg.Password, map[string]string{"COSIGN_PASSWORD": "not-" + s.password}, append([]string{"sign", ref, "--key", s.priv, "--skip-tlog-unsafe"}, registryArgs(s.reg)...)...)
+	record(wrong)
+	if wrong.code != ExitError || !strings.Contains(wrong.stderr, "COSIGN_PASSWORD") {
+		t.Fatalf("wrong password: exit %d %q", wrong.code, wrong.stderr)
+	}
+	// cosign reads env:// keys from the process environment.
+	t.Setenv("SEALYARD_TEST_RELEASE_KEY", privPEM)
+	envKey := run(t, s.reg.Password, map[string]string{"COSIGN_PASSWORD": s.password}, append([]string{"sign", ref, "--key", "env://SEALYARD_TEST_RELEASE_KEY", "--skip-tlog-unsafe"}, registryArgs(s.reg)...)...)
+	record(envKey).mustSucceed(t)
+
+	// Everything stored for the image: signature and attestation payloads.
+	d, _ := name.NewDigest(ref)
+	se, _ := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(s.reg.Client(t).RemoteOptions(context.Background())...))
+	sigs, _ := se.Signatures()
+	atts, _ := se.Attestations()
+	allSigs, _ := sigs.Get()
+	allAtts, _ := atts.Get()
+	if len(allSigs) == 0 || len(allAtts) == 0 {
+		t.Fatal("nothing stored to check")
+	}
+	for _, x := range append(allSigs, allAtts...) {
+		p, err := x.Payload()
+		if err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, string(p))
+	}
+	logs, _ := os.ReadFile(filepath.Join(filepath.Dir(s.reg.Dir), "registry.log"))
+	outputs = append(outputs, string(logs))
+	for _, out := range outputs {
+		for _, secret := range secrets {
+			if strings.Contains(out, secret) {
+				t.Fatalf("a secret appears in an output:\n%s", out)
+			}
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/spf13/cobra"
+
+	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/predicate"
+	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/sign"
+	"github.com/sealyard/sealyard/pipelines/verify"
+)
+
+type verifyFlags struct {
+	key            string
+	identity       string
+	identityRegexp string
+	issuer         string
+	trustedRoot    string
+	require        []string
+	skipTlog       bool
+	gate           bool
+	policy         policyFlags
+	outputs        []string
+	reg            registryFlags
+}
+
+func newVerifyCmd(s *streams) *cobra.Command {
+	f := &verifyFlags{}
+	cmd := &cobra.Command{
+		Use:   "verify REF",
+		Short: "Verify an image before deploy: signature, required attestations, and optionally the gate",
+		Long: `Resolve REF to a digest and check, trusting nothing else:
+  - a signature on that digest verifies with --key, or comes from the keyless
+    identity (--certificate-identity[-regexp] and --certificate-oidc-issuer);
+  - the attestations named by --require (sbom, vuln, provenance, decision) exist,
+    are signed the same way, and are about that digest;
+  - with --gate or --policy, the gate passes on the attested SBOM and findings.
+
+When a check fails, the message says what was expected and what was found.
+Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
+		Example: `  sealyard verify registry.example.com/app:v1 --key cosign.pub --require sbom,vuln,provenance,decision
+  sealyard verify registry.example.com/app@sha256:... --certificate-identity-regexp '^https://github.com/acme/' \
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json
+  sealyard verify 127.0.0.1:5000/app:v1 --key cosign.pub --skip-tlog-unsafe --gate --require sbom,vuln`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runVerify(cmd, s, f, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.key, "key", "", "public key: cosign.pub, env://NAME, a KMS URI or k8s://NS/SECRET")
+	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: the identity (SAN) the certificate must name")
+	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the identity must match")
+	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root JSON (Fulcio and Rekor keys), for offline use")
+	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision (comma-separated)")
+	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
+	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
+	fl.BoolVar(&f.gate, "gate", false, "re-run the gate on the attested SBOM and findings")
+	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
+	f.policy.register(cmd)
+	f.reg.register(cmd)
+	return cmd
+}
+
+func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error {
+	ctx := cmd.Context()
+	outs, err := parseOutputs(f.outputs, []string{"table", "json"})
+	if err != nil {
+		return err
+	}
+	reg, err := f.reg.client(s, registryHost(ref))
+	if err != nil {
+		return err
+	}
+	opts := []verify.Option{verify.WithRegistry(reg), verify.WithRequire(f.require...)}
+	switch {
+	case f.key != "" && (f.identity != "" || f.identityRegexp != ""):
+		return fmt.Errorf("give --key or a keyless identity, not both")
+	case f.key != "":
+		v, err := sign.LoadVerifier(ctx, f.key)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verify.WithKey(v, f.key))
+	default:
+		tm, err := loadTrustedRoot(f.trustedRoot)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verify.WithKeyless(f.identity, f.identityRegexp, f.issuer, tm))
+	}
+	if f.skipTlog {
+		opts = append(opts, verify.WithoutTlogUnsafe())
+	}
+	res, err := verify.Verify(ctx, ref, opts...)
+	if err != nil {
+		if errors.Is(err, verify.ErrVerification) {
+			return denied("%v", err)
+		}
+		return err
+	}
+	var decision *policy.Decision
+	if f.gate || len(f.policy.dirs) > 0 {
+		decision, err = gateAttested(cmd, s, f, res, reg)
+		if err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		err := o.write(s.out, o.file, func(w io.Writer) error {
+			if o.format == "json" {
+				return writeJSON(w, struct {
+					*verify.Result
+					Decision *policy.Decision `json:"decision,omitempty"`
+				}{res, decision})
+			}
+			return verifyTable(w, res, decision)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if decision != nil && !decision.Allowed() {
+		return denied("verified, but the gate denies it on the attested SBOM and findings: %d violation(s)", len(decision.Violations))
+	}
+	return nil
+}
+
+// gateAttested runs the gate on what the verified attestations say.
+func gateAttested(cmd *cobra.Command, s *streams, f *verifyFlags, res *verify.Result, reg registryClient) (*policy.Decision, error) {
+	engine, gopts, err := f.policy.engine(cmd)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := name.ParseReference(res.Reference, reg.NameOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	ref := "registry:" + parsed.Context().Digest(res.Digest).String()
+	l, err := image.Load(cmd.Context(), ref, image.WithRegistry(reg))
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	img, err := policy.ImageFacts(ref, l.Artifact)
+	if err != nil {
+		return nil, err
+	}
+	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
+	for _, pt := range []string{predicate.CycloneDX, predicate.SPDX} {
+		for _, st := range res.Attested(pt) {
+			doc, _, err := sbom.Decode(bytes.NewReader(st.Predicate))
+			if err != nil {
+				return nil, fmt.Errorf("the attested %s SBOM: %w", pt, err)
+			}
+			platform := scanPlatform(doc)
+			if platform == "" && len(img.Platforms) == 1 {
+				platform = img.Platforms[0]
+			}
+			in.AddSBOM(platform, sbom.Packages(&sbom.Document{SBOM: doc}))
+		}
+	}
+	for _, st := range res.Attested(predicate.Vuln) {
+		rep, err := predicate.Findings(st.Predicate)
+		if err != nil {
+			return nil, fmt.Errorf("the attested vulnerability scan: %w", err)
+		}
+		platform := ""
+		if rep.Image != nil {
+			platform = rep.Image.Platform
+		}
+		in.AddFindings(platform, rep)
+	}
+	d, _, err := engine.Gate(cmd.Context(), in, append(gopts, policy.WithNow(time.Now()))...)
+	return d, err
+}
+
+func verifyTable(w io.Writer, r *verify.Result, d *policy.Decision) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "VERIFIED\t%s\n", r.Reference)
+	fmt.Fprintf(tw, "DIGEST\t%s\n", r.Digest)
+	for _, sg := range r.Signatures {
+		logged := "not in a transparency log"
+		if sg.Logged {
+			logged = "in the transparency log"
+		}
+		fmt.Fprintf(tw, "SIGNATURE\tby %s, %s\n", sg.Signer, logged)
+	}
+	for _, a := range r.Attestations {
+		fmt.Fprintf(tw, "ATTESTATION\t%s by %s\n", a.PredicateType, a.Signer)
+	}
+	if d != nil {
+		fmt.Fprintf(tw, "GATE\t%s (%d violations, %d warnings)\n", d.Decision, len(d.Violations), len(d.Warnings))
+		for _, v := range d.Violations {
+			fmt.Fprintf(tw, "  %s\t%s\n", v.Rule, v.Message)
+		}
+	}
+	return tw.Flush()
+}
