@@ -109,7 +109,7 @@ func TestStockCosignVerifiesSealyard(t *testing.T) {
 	}
 	prov, err := predicate.NewProvenance(predicate.ProvenanceInput{
 		Source: "./examples/greeter", Platforms: []string{"linux/amd64"},
-		Info:  cienv.Info{System: cienv.Local, RepoURL: "https://github.com/sealyard/sealyard", Commit: strings.Repeat("c", 40), BuilderID: "https://github.com/sealyard/sealyard/local"},
+		Info:    cienv.Info{System: cienv.Local, RepoURL: "https://github.com/sealyard/sealyard", Commit: strings.Repeat("c", 40), BuilderID: "https://github.com/sealyard/sealyard/local"},
 		Started: time.Unix(1700000000, 0), Finished: time.Unix(1700000060, 0),
 	})
 	if err != nil {
