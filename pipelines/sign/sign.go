@@ -1,10 +1,7 @@
 package sign
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,17 +11,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
-	"github.com/sigstore/cosign/v2/pkg/cosign"
-	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
-	cremote "github.com/sigstore/cosign/v2/pkg/cosign/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 	"github.com/sigstore/cosign/v2/pkg/oci/static"
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
-	rekor "github.com/sigstore/rekor/pkg/client"
-	"github.com/sigstore/sigstore/pkg/signature/dsse"
-	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
 	"github.com/sigstore/sigstore/pkg/signature/payload"
 
 	"github.com/sealyard/sealyard/pipelines/predicate"
@@ -42,7 +33,7 @@ type Result struct {
 }
 
 // Image signs the image (or index) at d with k.
-func Image(ctx context.Context, d name.Digest, k *Key, opts ...Option) (*Result, error) {
+func Image(ctx context.Context, d name.Digest, k Signer, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -76,28 +67,20 @@ func Image(ctx context.Context, d name.Digest, k *Key, opts ...Option) (*Result,
 		if err != nil {
 			return nil, fmt.Errorf("reading the signatures of %s: %w", t, err)
 		}
-		if alreadySigned(have, pl, k.sv) {
+		if alreadySigned(have, pl, k) {
 			// A rerun after a crash, or signing twice: the signature is there.
 			res.Digests = append(res.Digests, t)
 			continue
 		}
-		raw, err := k.sv.SignMessage(bytes.NewReader(pl), sigopts.WithContext(ctx))
+		b64sig, sopts, err := k.signPayload(ctx, pl, o)
 		if err != nil {
-			return nil, fmt.Errorf("signing %s with %s: %w", t, k.ref, err)
+			return nil, fmt.Errorf("signing %s: %w", t, err)
 		}
-		var sopts []static.Option
-		if !o.skipTlog {
-			b, err := logSignature(ctx, o.rekorURL, raw, pl, k.pubPEM)
-			if err != nil {
-				return nil, err
-			}
-			sopts = append(sopts, static.WithBundle(b))
-		}
-		sig, err := static.NewSignature(pl, base64.StdEncoding.EncodeToString(raw), sopts...)
+		sig, err := static.NewSignature(pl, b64sig, sopts...)
 		if err != nil {
 			return nil, err
 		}
-		newSE, err := mutate.AttachSignatureToEntity(se, sig, mutate.WithDupeDetector(cremote.NewDupeDetector(k.sv)))
+		newSE, err := mutate.AttachSignatureToEntity(se, sig)
 		if err != nil {
 			return nil, err
 		}
@@ -120,7 +103,7 @@ func Image(ctx context.Context, d name.Digest, k *Key, opts ...Option) (*Result,
 // Attest signs an in-toto statement about the image at d, wrapped in DSSE,
 // and stores it as a cosign attestation, replacing an earlier attestation
 // of the same predicate type.
-func Attest(ctx context.Context, d name.Digest, k *Key, predicateType string, pred json.RawMessage, opts ...Option) (*Result, error) {
+func Attest(ctx context.Context, d name.Digest, k Signer, predicateType string, pred json.RawMessage, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
@@ -129,27 +112,14 @@ func Attest(ctx context.Context, d name.Digest, k *Key, predicateType string, pr
 	if err != nil {
 		return nil, err
 	}
-	wrapped := dsse.WrapSigner(k.sv, ctypes.IntotoPayloadType)
-	envelope, err := wrapped.SignMessage(bytes.NewReader(stmt), sigopts.WithContext(ctx))
+	envelope, sopts, err := k.signStatement(ctx, stmt, o)
 	if err != nil {
-		return nil, fmt.Errorf("signing the %s attestation with %s: %w", predicateType, k.ref, err)
+		return nil, fmt.Errorf("signing the %s attestation: %w", predicateType, err)
 	}
-	sopts := []static.Option{
+	sopts = append(sopts,
 		static.WithLayerMediaType(ctypes.DssePayloadType),
-		static.WithAnnotations(map[string]string{"predicateType": predicateType}),
-	}
+		static.WithAnnotations(map[string]string{"predicateType": predicateType}))
 	res := &Result{Digests: []name.Digest{d}, Tlog: !o.skipTlog}
-	if !o.skipTlog {
-		rc, err := rekor.GetRekorClient(o.rekorURL)
-		if err != nil {
-			return nil, err
-		}
-		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rc, envelope, k.pubPEM)
-		if err != nil {
-			return nil, fmt.Errorf("logging the %s attestation to %s: %w", predicateType, o.rekorURL, err)
-		}
-		sopts = append(sopts, static.WithBundle(cbundle.EntryToBundle(entry)))
-	}
 	att, err := static.NewAttestation(envelope, sopts...)
 	if err != nil {
 		return nil, err
@@ -158,9 +128,7 @@ func Attest(ctx context.Context, d name.Digest, k *Key, predicateType string, pr
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", d, err)
 	}
-	newSE, err := mutate.AttachAttestationToEntity(se, att,
-		mutate.WithDupeDetector(cremote.NewDupeDetector(k.sv)),
-		mutate.WithReplaceOp(replaceByType(predicateType)))
+	newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceByType(predicateType)))
 	if err != nil {
 		return nil, err
 	}
@@ -176,21 +144,6 @@ func Attest(ctx context.Context, d name.Digest, k *Key, predicateType string, pr
 		res.Referrers = true
 	}
 	return res, nil
-}
-
-// logSignature uploads a signature to Rekor and returns cosign's bundle.
-func logSignature(ctx context.Context, url string, sig, pl, pubPEM []byte) (*cbundle.RekorBundle, error) {
-	rc, err := rekor.GetRekorClient(url)
-	if err != nil {
-		return nil, err
-	}
-	h := sha256.New()
-	h.Write(pl)
-	entry, err := cosign.TLogUpload(ctx, rc, sig, h, pubPEM)
-	if err != nil {
-		return nil, fmt.Errorf("logging the signature to %s: %w", url, err)
-	}
-	return cbundle.EntryToBundle(entry), nil
 }
 
 // targets lists d and, when recursive, the images of the index at d.

@@ -4,17 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
-	"github.com/sigstore/sigstore/pkg/signature"
 )
 
-// alreadySigned reports whether sigs hold a signature over payload that
-// verifies with v: signing again would only add a duplicate (ECDSA
-// signatures differ every time, so byte equality is not enough).
-func alreadySigned(sigs []oci.Signature, payload []byte, v signature.Verifier) bool {
+// alreadySigned reports whether sigs hold a signature over payload that k
+// made: signing again would only add a duplicate (ECDSA signatures differ
+// every time, so byte equality is not enough).
+func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
 	for _, s := range sigs {
 		p, err := s.Payload()
 		if err != nil || !bytes.Equal(p, payload) {
@@ -28,7 +28,11 @@ func alreadySigned(sigs []oci.Signature, payload []byte, v signature.Verifier) b
 		if err != nil {
 			continue
 		}
-		if v.VerifySignature(bytes.NewReader(raw), bytes.NewReader(p)) == nil {
+		var certPEM []byte
+		if c, err := s.Cert(); err == nil && c != nil {
+			certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+		}
+		if k.recognizes(raw, p, certPEM) {
 			return true
 		}
 	}

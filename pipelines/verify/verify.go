@@ -40,7 +40,6 @@ type options struct {
 	trusted    root.TrustedMaterial
 	require    []string
 	skipTlog   bool
-	rekorKeys  *cosign.TrustedTransparencyLogPubKeys
 }
 
 // WithKey accepts signatures made by the key behind v (ref names it in
@@ -93,11 +92,12 @@ func WithRegistry(c *registry.Client) Option {
 	}
 }
 
-// WithRekorPublicKeys trusts these Rekor keys for transparency log proofs
-// (offline verification of logged signatures).
-func WithRekorPublicKeys(k *cosign.TrustedTransparencyLogPubKeys) Option {
+// WithTrustedMaterial trusts the transparency logs (and certificate
+// authorities) of a Sigstore trusted root: how key-based signatures that
+// were logged are checked offline.
+func WithTrustedMaterial(tm root.TrustedMaterial) Option {
 	return func(o *options) error {
-		o.rekorKeys = k
+		o.trusted = tm
 		return nil
 	}
 }
@@ -183,7 +183,6 @@ func Verify(ctx context.Context, ref string, opts ...Option) (*Result, error) {
 		TrustedMaterial:    o.trusted,
 		IgnoreTlog:         o.skipTlog,
 		IgnoreSCT:          true,
-		RekorPubKeys:       o.rekorKeys,
 		Offline:            true,
 	}
 	res := &Result{Reference: r.String(), Digest: desc.Digest.String()}

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"time"
 
@@ -18,6 +19,8 @@ import (
 // signFlags are shared by sign and attest.
 type signFlags struct {
 	key       string
+	keyless   bool
+	fulcioURL string
 	rekorURL  string
 	skipTlog  bool
 	referrers string
@@ -27,6 +30,8 @@ type signFlags struct {
 func (f *signFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.key, "key", "", "signing key: a cosign.key file, env://NAME, a KMS URI (hashivault://, awskms://, gcpkms://, azurekms://) or k8s://NS/SECRET; its password comes from COSIGN_PASSWORD")
+	fl.BoolVar(&f.keyless, "keyless", false, "sign keyless: a Fulcio certificate for the OIDC identity in SIGSTORE_ID_TOKEN or the GitHub Actions / GitLab CI token environment")
+	fl.StringVar(&f.fulcioURL, "fulcio-url", sign.DefaultFulcioURL, "certificate authority for keyless signing")
 	fl.StringVar(&f.rekorURL, "rekor-url", sign.DefaultRekorURL, "transparency log to record signatures in")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "do not record the signature in a transparency log (offline use; verifiers must then accept unlogged signatures)")
 	fl.StringVar(&f.referrers, "referrers", string(sign.ReferrersAuto), "also store as OCI 1.1 referrers: auto (when the registry serves them) or never")
@@ -45,11 +50,24 @@ func (f *signFlags) options(s *streams, d name.Digest) ([]sign.Option, error) {
 	return opts, nil
 }
 
-func (f *signFlags) loadKey(cmd *cobra.Command, s *streams) (*sign.Key, error) {
-	if f.key == "" {
-		return nil, fmt.Errorf("give --key (cosign.key, env://NAME or a KMS URI)")
+func (f *signFlags) signer(cmd *cobra.Command, s *streams) (sign.Signer, error) {
+	switch {
+	case f.keyless && f.key != "":
+		return nil, fmt.Errorf("give --key or --keyless, not both")
+	case f.keyless:
+		if f.skipTlog {
+			return nil, fmt.Errorf("keyless signatures are always logged: --skip-tlog-unsafe does not apply")
+		}
+		token, err := sign.IDToken(cmd.Context(), s.getenv, http.DefaultClient)
+		if err != nil {
+			return nil, err
+		}
+		return sign.NewKeyless(token, f.fulcioURL, f.rekorURL)
+	case f.key == "":
+		return nil, fmt.Errorf("give --key (cosign.key, env://NAME or a KMS URI) or --keyless")
+	default:
+		return sign.LoadKey(cmd.Context(), f.key, sign.PasswordFromEnv(s.getenv))
 	}
-	return sign.LoadKey(cmd.Context(), f.key, sign.PasswordFromEnv(s.getenv))
 }
 
 // digestRef parses a reference that must name a digest: signatures and
@@ -93,7 +111,7 @@ The signature is recorded in the Rekor transparency log unless
 			if err != nil {
 				return err
 			}
-			k, err := f.loadKey(cmd, s)
+			k, err := f.signer(cmd, s)
 			if err != nil {
 				return err
 			}
@@ -166,7 +184,7 @@ Types: cyclonedx, spdx, vuln (cosign's vuln predicate), slsaprovenance1
 					return err
 				}
 			}
-			k, err := f.loadKey(cmd, s)
+			k, err := f.signer(cmd, s)
 			if err != nil {
 				return err
 			}

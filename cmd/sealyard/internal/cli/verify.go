@@ -61,7 +61,7 @@ Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: the identity (SAN) the certificate must name")
 	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the identity must match")
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
-	fl.StringVar(&f.trustedRoot, "trusted-root", "", "keyless: Sigstore trusted root JSON (Fulcio and Rekor keys), for offline use")
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (Fulcio and Rekor keys), to verify offline")
 	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision (comma-separated)")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
 	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
@@ -92,6 +92,13 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 			return err
 		}
 		opts = append(opts, verify.WithKey(v, f.key))
+		if f.trustedRoot != "" {
+			tm, err := loadTrustedRoot(f.trustedRoot)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, verify.WithTrustedMaterial(tm))
+		}
 	default:
 		tm, err := loadTrustedRoot(f.trustedRoot)
 		if err != nil {

@@ -1,0 +1,85 @@
+package sign
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+
+	"github.com/sigstore/cosign/v2/pkg/cosign"
+	cbundle "github.com/sigstore/cosign/v2/pkg/cosign/bundle"
+	"github.com/sigstore/cosign/v2/pkg/oci/static"
+	ctypes "github.com/sigstore/cosign/v2/pkg/types"
+	rekor "github.com/sigstore/rekor/pkg/client"
+	"github.com/sigstore/sigstore/pkg/signature"
+	"github.com/sigstore/sigstore/pkg/signature/dsse"
+	sigopts "github.com/sigstore/sigstore/pkg/signature/options"
+)
+
+// Signer is what signs: a Key, or a Keyless identity.
+type Signer interface {
+	// String names the signer in messages (a key reference, an identity).
+	String() string
+	// signPayload signs a cosign simple-signing payload and returns the
+	// base64 signature with the static options (certificate, log entry)
+	// the stored signature needs.
+	signPayload(ctx context.Context, payload []byte, o *options) (string, []static.Option, error)
+	// signStatement signs an in-toto statement into a DSSE envelope.
+	signStatement(ctx context.Context, stmt []byte, o *options) ([]byte, []static.Option, error)
+	// recognizes reports whether an existing signature over payload was
+	// made by this signer, so it is not made twice.
+	recognizes(sig []byte, payload []byte, cert []byte) bool
+}
+
+func (k *Key) String() string { return "key " + k.ref }
+
+func (k *Key) signPayload(ctx context.Context, pl []byte, o *options) (string, []static.Option, error) {
+	raw, err := k.sv.SignMessage(bytes.NewReader(pl), sigopts.WithContext(ctx))
+	if err != nil {
+		return "", nil, fmt.Errorf("signing with %s: %w", k.ref, err)
+	}
+	var sopts []static.Option
+	if !o.skipTlog {
+		rc, err := rekor.GetRekorClient(o.rekorURL)
+		if err != nil {
+			return "", nil, err
+		}
+		h := sha256.New()
+		h.Write(pl)
+		entry, err := cosign.TLogUpload(ctx, rc, raw, h, k.pubPEM)
+		if err != nil {
+			return "", nil, fmt.Errorf("logging the signature to %s: %w", o.rekorURL, err)
+		}
+		sopts = append(sopts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	return base64.StdEncoding.EncodeToString(raw), sopts, nil
+}
+
+func (k *Key) signStatement(ctx context.Context, stmt []byte, o *options) ([]byte, []static.Option, error) {
+	envelope, err := dsse.WrapSigner(k.sv, ctypes.IntotoPayloadType).SignMessage(bytes.NewReader(stmt), sigopts.WithContext(ctx))
+	if err != nil {
+		return nil, nil, fmt.Errorf("signing with %s: %w", k.ref, err)
+	}
+	var sopts []static.Option
+	if !o.skipTlog {
+		rc, err := rekor.GetRekorClient(o.rekorURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		entry, err := cosign.TLogUploadDSSEEnvelope(ctx, rc, envelope, k.pubPEM)
+		if err != nil {
+			return nil, nil, fmt.Errorf("logging the attestation to %s: %w", o.rekorURL, err)
+		}
+		sopts = append(sopts, static.WithBundle(cbundle.EntryToBundle(entry)))
+	}
+	return envelope, sopts, nil
+}
+
+func (k *Key) recognizes(sig, payload, _ []byte) bool {
+	return verifies(k.sv, sig, payload)
+}
+
+func verifies(v signature.Verifier, sig, payload []byte) bool {
+	return v.VerifySignature(bytes.NewReader(sig), bytes.NewReader(payload)) == nil
+}
