@@ -72,35 +72,11 @@ type VEXFacts struct {
 	Applied []VEXApplied `json:"applied"`
 }
 
-// VEXApplied is one VEX statement that removed findings.
-type VEXApplied struct {
-	Vulnerability   string       `json:"vulnerability"`
-	Status          string       `json:"status"`
-	Justification   string       `json:"justification,omitempty"`
-	ImpactStatement string       `json:"impact_statement,omitempty"`
-	Document        string       `json:"document"`
-	Product         string       `json:"product,omitempty"`
-	Findings        []FindingRef `json:"findings"`
-}
-
 // ExceptionFacts lists the exceptions in force for this image, and the
 // expired ones that would otherwise apply to it.
 type ExceptionFacts struct {
 	Applied []ExceptionFact `json:"applied"`
 	Expired []ExceptionFact `json:"expired"`
-}
-
-// ExceptionFact is an exception as the policies see it.
-type ExceptionFact struct {
-	ID            string `json:"id,omitempty"`
-	Selector      string `json:"selector"`
-	Vulnerability string `json:"vulnerability,omitempty"`
-	Package       string `json:"package,omitempty"`
-	Rule          string `json:"rule,omitempty"`
-	Image         string `json:"image,omitempty"`
-	Reason        string `json:"reason"`
-	Owner         string `json:"owner"`
-	Expires       string `json:"expires"`
 }
 
 // Digests identify the data a decision rests on.
@@ -109,17 +85,33 @@ type Digests struct {
 	Policy string `json:"policy"`
 }
 
-// FindingRef points at a finding.
-type FindingRef struct {
-	ID      string `json:"id"`
-	Package string `json:"package"`
-	Version string `json:"version"`
-	PURL    string `json:"purl,omitempty"`
-}
-
 func refOf(f facts.Finding) FindingRef {
 	return FindingRef{ID: f.ID, Package: f.Package.Name, Version: f.Package.Version, PURL: f.Package.PURL}
 }
+
+// The decision document and the parts of the input it shares are plain
+// types of the facts package, so reports and attestations read them
+// without linking the policy engine.
+type (
+	Decision         = facts.Decision
+	DecisionImage    = facts.DecisionImage
+	Violation        = facts.Violation
+	PackageRef       = facts.PackageRef
+	AppliedException = facts.AppliedException
+	Counts           = facts.Counts
+	DecisionDigests  = facts.DecisionDigests
+	Mode             = facts.Mode
+	VEXApplied       = facts.VEXApplied
+	ExceptionFact    = facts.ExceptionFact
+	FindingRef       = facts.FindingRef
+)
+
+// Gate modes and the decision schema.
+const (
+	Enforce        = facts.Enforce
+	Audit          = facts.Audit
+	DecisionSchema = facts.DecisionSchema
+)
 
 // normalize makes empty collections explicit and orders everything, so the
 // same facts give the same document.
