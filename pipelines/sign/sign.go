@@ -3,9 +3,11 @@ package sign
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -90,7 +92,11 @@ func Image(ctx context.Context, d name.Digest, k Signer, opts ...Option) (*Resul
 		if ok, err := o.referrersSupported(ctx, t); err != nil {
 			return nil, err
 		} else if ok {
-			if err := ociremote.WriteSignaturesExperimentalOCI(t, newSE, o.ociRemote(ctx)...); err != nil {
+			sigs, err := newSE.Signatures()
+			if err != nil {
+				return nil, err
+			}
+			if err := writeReferrer(ctx, t, sigs, signatureArtifactType, "signatures", o); err != nil {
 				return nil, fmt.Errorf("storing the signature of %s as a referrer: %w", t, err)
 			}
 			res.Referrers = true
@@ -100,50 +106,88 @@ func Image(ctx context.Context, d name.Digest, k Signer, opts ...Option) (*Resul
 	return res, nil
 }
 
+// Statement is one attestation to make: a predicate of a type, about the
+// whole image or (for an SBOM or a scan of an index) one of its platforms.
+type Statement struct {
+	PredicateType string
+	Predicate     json.RawMessage
+	// Platform, when set, is recorded on the attestation, and the
+	// attestation replaces only the earlier one of its type and platform.
+	Platform string
+}
+
 // Attest signs an in-toto statement about the image at d, wrapped in DSSE,
 // and stores it as a cosign attestation, replacing an earlier attestation
 // of the same predicate type.
 func Attest(ctx context.Context, d name.Digest, k Signer, predicateType string, pred json.RawMessage, opts ...Option) (*Result, error) {
+	return AttestAll(ctx, d, k, []Statement{{PredicateType: predicateType, Predicate: pred}}, opts...)
+}
+
+// AttestAll signs several statements about the image at d at once (the
+// signing runs concurrently) and stores them in one write.
+func AttestAll(ctx context.Context, d name.Digest, k Signer, stmts []Statement, opts ...Option) (*Result, error) {
 	o, err := makeOptions(opts)
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := predicate.New(d, predicateType, pred)
-	if err != nil {
-		return nil, err
+	atts := make([]oci.Signature, len(stmts))
+	errs := make([]error, len(stmts))
+	var wg sync.WaitGroup
+	for i, st := range stmts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			atts[i], errs[i] = attestation(ctx, d, k, st, o)
+		}()
 	}
-	envelope, sopts, err := k.signStatement(ctx, stmt, o)
-	if err != nil {
-		return nil, fmt.Errorf("signing the %s attestation: %w", predicateType, err)
-	}
-	sopts = append(sopts,
-		static.WithLayerMediaType(ctypes.DssePayloadType),
-		static.WithAnnotations(map[string]string{"predicateType": predicateType}))
-	res := &Result{Digests: []name.Digest{d}, Tlog: !o.skipTlog}
-	att, err := static.NewAttestation(envelope, sopts...)
-	if err != nil {
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	se, err := ociremote.SignedEntity(d, o.ociRemote(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", d, err)
 	}
-	newSE, err := mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceByType(predicateType)))
-	if err != nil {
-		return nil, err
+	for i, att := range atts {
+		se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceByType{stmts[i].PredicateType, stmts[i].Platform}))
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err := ociremote.WriteAttestations(d.Repository, newSE, o.ociRemote(ctx)...); err != nil {
-		return nil, fmt.Errorf("storing the %s attestation of %s: %w", predicateType, d, err)
+	if err := ociremote.WriteAttestations(d.Repository, se, o.ociRemote(ctx)...); err != nil {
+		return nil, fmt.Errorf("storing the attestations of %s: %w", d, err)
 	}
+	res := &Result{Digests: []name.Digest{d}, Tlog: !o.skipTlog}
 	if ok, err := o.referrersSupported(ctx, d); err != nil {
 		return nil, err
 	} else if ok {
-		if err := ociremote.WriteAttestationsReferrer(d, newSE, o.ociRemote(ctx)...); err != nil {
-			return nil, fmt.Errorf("storing the %s attestation of %s as a referrer: %w", predicateType, d, err)
+		atts, err := se.Attestations()
+		if err != nil {
+			return nil, err
+		}
+		if err := writeReferrer(ctx, d, atts, attestationArtifactType, "attestations", o); err != nil {
+			return nil, fmt.Errorf("storing the attestations of %s as referrers: %w", d, err)
 		}
 		res.Referrers = true
 	}
 	return res, nil
+}
+
+func attestation(ctx context.Context, d name.Digest, k Signer, st Statement, o *options) (oci.Signature, error) {
+	stmt, err := predicate.New(d, st.PredicateType, st.Predicate)
+	if err != nil {
+		return nil, err
+	}
+	envelope, sopts, err := k.signStatement(ctx, stmt, o)
+	if err != nil {
+		return nil, fmt.Errorf("signing the %s attestation: %w", st.PredicateType, err)
+	}
+	ann := map[string]string{"predicateType": st.PredicateType}
+	if st.Platform != "" {
+		ann[PlatformAnnotation] = st.Platform
+	}
+	sopts = append(sopts, static.WithLayerMediaType(ctypes.DssePayloadType), static.WithAnnotations(ann))
+	return static.NewAttestation(envelope, sopts...)
 }
 
 // targets lists d and, when recursive, the images of the index at d.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -133,9 +134,23 @@ func TestSignDoesNotDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if im, _ := refs.IndexManifest(); len(im.Manifests) == 0 {
-		t.Fatal("no referrer for the signature on a registry that serves the referrers API")
+	im, err := refs.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
 	}
+	if n := countReferrers(im, "signatures"); n != 1 {
+		t.Fatalf("%d signature referrers after signing twice on a registry that serves the referrers API, want 1", n)
+	}
+}
+
+func countReferrers(im *v1.IndexManifest, kind string) int {
+	n := 0
+	for _, m := range im.Manifests {
+		if m.Annotations[referrerAnnotation] == kind {
+			n++
+		}
+	}
+	return n
 }
 
 func TestAttestReplacesByType(t *testing.T) {
@@ -157,6 +172,30 @@ func TestAttestReplacesByType(t *testing.T) {
 	all, _ := atts.Get()
 	if len(all) != 2 {
 		t.Fatalf("%d attestations, want one CycloneDX (the second replaced the first) and one VSA", len(all))
+	}
+	refs, err := remote.Referrers(d, c.RemoteOptions(ctx)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := refs.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countReferrers(im, "attestations"); n != 1 {
+		t.Fatalf("%d attestation referrers after three attestations, want 1 holding both", n)
+	}
+	for _, m := range im.Manifests {
+		ref, err := remote.Image(d.Context().Digest(m.Digest.String()), c.RemoteOptions(ctx)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rm, _ := ref.Manifest()
+		if rm.Subject == nil || rm.Subject.Digest.String() != d.DigestStr() {
+			t.Fatalf("referrer %s has subject %+v, want %s", m.Digest, rm.Subject, d.DigestStr())
+		}
+		if layers, _ := ref.Layers(); m.Annotations[referrerAnnotation] == "attestations" && len(layers) != 2 {
+			t.Fatalf("the attestation referrer holds %d layers, want 2", len(layers))
+		}
 	}
 	if _, err := Attest(ctx, d, k, predicate.CycloneDX, json.RawMessage(`not json`), WithRegistry(c), WithoutTlogUnsafe()); err == nil {
 		t.Fatal("a predicate that is not JSON was attested")

@@ -39,12 +39,18 @@ func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
 	return false
 }
 
-// replaceByType keeps one attestation per predicate type: the new one
-// replaces any earlier attestation of its type (cosign attest --replace,
-// without its messages on stderr).
-type replaceByType string
+// PlatformAnnotation marks an attestation as about one platform of an
+// index (its SBOM, its scan), so each platform keeps its own.
+const PlatformAnnotation = "dev.sealyard.platform"
 
-var _ mutate.ReplaceOp = replaceByType("")
+// replaceByType keeps one attestation per predicate type and platform: the
+// new one replaces any earlier one of its kind (cosign attest --replace,
+// without its messages on stderr).
+type replaceByType struct {
+	predicateType, platform string
+}
+
+var _ mutate.ReplaceOp = replaceByType{}
 
 func (r replaceByType) Replace(existing oci.Signatures, add oci.Signature) (oci.Signatures, error) {
 	sigs, err := existing.Get()
@@ -57,7 +63,8 @@ func (r replaceByType) Replace(existing oci.Signatures, add oci.Signature) (oci.
 		if err != nil {
 			return nil, err
 		}
-		if pt != string(r) {
+		ann, _ := s.Annotations()
+		if pt != r.predicateType || ann[PlatformAnnotation] != r.platform {
 			kept = append(kept, s)
 		}
 	}
