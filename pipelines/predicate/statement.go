@@ -59,10 +59,16 @@ var Requirements = map[string][]string{
 	"decision":   {VSA},
 }
 
-// Subject is what a statement is about.
+// PlatformAnnotation, on a subject, names the platform of an image index
+// that the statement speaks of (an SBOM or a scan of one platform). It is
+// inside the signed statement, so verifiers can trust it.
+const PlatformAnnotation = "dev.sealyard.platform"
+
+// Subject is what a statement is about (an in-toto v1 ResourceDescriptor).
 type Subject struct {
-	Name   string            `json:"name"`
-	Digest map[string]string `json:"digest"`
+	Name        string            `json:"name"`
+	Digest      map[string]string `json:"digest"`
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Statement is an in-toto v1 statement.
@@ -75,6 +81,12 @@ type Statement struct {
 
 // New makes a statement about the image at d.
 func New(d name.Digest, predicateType string, predicate json.RawMessage) ([]byte, error) {
+	return NewForPlatform(d, "", predicateType, predicate)
+}
+
+// NewForPlatform makes a statement about one platform of the image index
+// at d; an empty platform makes it about the whole of d.
+func NewForPlatform(d name.Digest, platform, predicateType string, predicate json.RawMessage) ([]byte, error) {
 	algo, hex, ok := strings.Cut(d.DigestStr(), ":")
 	if !ok {
 		return nil, fmt.Errorf("digest %q has no algorithm", d.DigestStr())
@@ -82,9 +94,13 @@ func New(d name.Digest, predicateType string, predicate json.RawMessage) ([]byte
 	if !json.Valid(predicate) {
 		return nil, fmt.Errorf("the %s predicate is not valid JSON", predicateType)
 	}
+	sub := Subject{Name: d.Context().Name(), Digest: map[string]string{algo: hex}}
+	if platform != "" {
+		sub.Annotations = map[string]string{PlatformAnnotation: platform}
+	}
 	return json.Marshal(Statement{
 		Type:          StatementType,
-		Subject:       []Subject{{Name: d.Context().Name(), Digest: map[string]string{algo: hex}}},
+		Subject:       []Subject{sub},
 		PredicateType: predicateType,
 		Predicate:     predicate,
 	})
@@ -112,6 +128,17 @@ func (s *Statement) About(digest string) bool {
 		}
 	}
 	return false
+}
+
+// Platform is the platform the statement is about, from its signed
+// subject annotations, or "" when it is about the whole subject.
+func (s *Statement) Platform() string {
+	for _, sub := range s.Subject {
+		if p := sub.Annotations[PlatformAnnotation]; p != "" {
+			return p
+		}
+	}
+	return ""
 }
 
 // SubjectDigests lists the subject digests, for messages.

@@ -174,7 +174,7 @@ func AttestAll(ctx context.Context, d name.Digest, k Signer, stmts []Statement, 
 }
 
 func attestation(ctx context.Context, d name.Digest, k Signer, st Statement, o *options) (oci.Signature, error) {
-	stmt, err := predicate.New(d, st.PredicateType, st.Predicate)
+	stmt, err := predicate.NewForPlatform(d, st.Platform, st.PredicateType, st.Predicate)
 	if err != nil {
 		return nil, err
 	}

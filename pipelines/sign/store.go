@@ -9,6 +9,8 @@ import (
 
 	"github.com/sigstore/cosign/v2/pkg/oci"
 	"github.com/sigstore/cosign/v2/pkg/oci/mutate"
+
+	"github.com/sealyard/sealyard/pipelines/predicate"
 )
 
 // alreadySigned reports whether sigs hold a signature over payload that k
@@ -39,9 +41,10 @@ func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
 	return false
 }
 
-// PlatformAnnotation marks an attestation as about one platform of an
-// index (its SBOM, its scan), so each platform keeps its own.
-const PlatformAnnotation = "dev.sealyard.platform"
+// PlatformAnnotation marks the layer of an attestation about one
+// platform of an index, so a newer one replaces only its own platform's.
+// The signed statement carries the same name on its subject.
+const PlatformAnnotation = predicate.PlatformAnnotation
 
 // replaceByType keeps one attestation per predicate type and platform: the
 // new one replaces any earlier one of its kind (cosign attest --replace,

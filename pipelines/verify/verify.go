@@ -121,6 +121,7 @@ type Signature struct {
 // Attestation is an attestation that verified.
 type Attestation struct {
 	PredicateType string               `json:"predicateType"`
+	Platform      string               `json:"platform,omitempty"`
 	Subjects      []string             `json:"subjects"`
 	Signer        string               `json:"signer"`
 	Statement     *predicate.Statement `json:"-"`
@@ -300,7 +301,7 @@ func (o *options) attestations(ctx context.Context, d name.Digest, h v1.Hash, co
 			continue
 		}
 		res.Attestations = append(res.Attestations, Attestation{
-			PredicateType: stmt.PredicateType, Subjects: stmt.SubjectDigests(), Signer: signerOf(a), Statement: stmt,
+			PredicateType: stmt.PredicateType, Platform: stmt.Platform(), Subjects: stmt.SubjectDigests(), Signer: signerOf(a), Statement: stmt,
 		})
 	}
 	var missing []string

@@ -80,10 +80,16 @@ func (f *fixture) signAll(t *testing.T, d name.Digest, k *sign.Key) {
 	if _, err := sign.Image(ctx, d, k, opts...); err != nil {
 		t.Fatal(err)
 	}
+	var stmts []sign.Statement
 	for _, pt := range []string{predicate.CycloneDX, predicate.Vuln, predicate.SLSAProvenance1, predicate.VSA} {
-		if _, err := sign.Attest(ctx, d, k, pt, json.RawMessage(`{"type": "`+pt+`"}`), opts...); err != nil {
-			t.Fatal(err)
+		st := sign.Statement{PredicateType: pt, Predicate: json.RawMessage(`{"type": "` + pt + `"}`)}
+		if pt == predicate.CycloneDX {
+			st.Platform = "linux/arm64"
 		}
+		stmts = append(stmts, st)
+	}
+	if _, err := sign.AttestAll(ctx, d, k, stmts, opts...); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -110,6 +116,15 @@ func TestVerifies(t *testing.T) {
 	}
 	if got := res.Attested(predicate.VSA); len(got) != 1 || !got[0].About(f.d.DigestStr()) {
 		t.Fatalf("VSA statements %+v", got)
+	}
+	for _, a := range res.Attestations {
+		want := ""
+		if a.PredicateType == predicate.CycloneDX {
+			want = "linux/arm64"
+		}
+		if a.Platform != want {
+			t.Fatalf("the %s attestation verified with platform %q, want %q", a.PredicateType, a.Platform, want)
+		}
 	}
 }
 

@@ -164,16 +164,20 @@ func gateAttested(cmd *cobra.Command, s *streams, f *verifyFlags, res *verify.Re
 		return nil, err
 	}
 	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
+	// One SBOM per platform: CycloneDX when attested, else SPDX. The
+	// platform comes from the signed statement.
+	seen := map[string]bool{}
 	for _, pt := range []string{predicate.CycloneDX, predicate.SPDX} {
 		for _, st := range res.Attested(pt) {
 			doc, _, err := sbom.Decode(bytes.NewReader(st.Predicate))
 			if err != nil {
 				return nil, fmt.Errorf("the attested %s SBOM: %w", pt, err)
 			}
-			platform := scanPlatform(doc)
-			if platform == "" && len(img.Platforms) == 1 {
-				platform = img.Platforms[0]
+			platform := attestedPlatform(st.Platform(), scanPlatform(doc), img.Platforms)
+			if seen[platform] {
+				continue
 			}
+			seen[platform] = true
 			in.AddSBOM(platform, sbom.Packages(&sbom.Document{SBOM: doc}))
 		}
 	}
@@ -182,14 +186,29 @@ func gateAttested(cmd *cobra.Command, s *streams, f *verifyFlags, res *verify.Re
 		if err != nil {
 			return nil, fmt.Errorf("the attested vulnerability scan: %w", err)
 		}
-		platform := ""
+		fromDoc := ""
 		if rep.Image != nil {
-			platform = rep.Image.Platform
+			fromDoc = rep.Image.Platform
 		}
-		in.AddFindings(platform, rep)
+		in.AddFindings(attestedPlatform(st.Platform(), fromDoc, img.Platforms), rep)
 	}
 	d, _, err := engine.Gate(cmd.Context(), in, append(gopts, policy.WithNow(time.Now()))...)
 	return d, err
+}
+
+// attestedPlatform picks the platform an attested document speaks of:
+// the statement's own, else what the document says, else the image's only
+// platform.
+func attestedPlatform(signed, fromDoc string, platforms []string) string {
+	switch {
+	case signed != "":
+		return signed
+	case fromDoc != "":
+		return fromDoc
+	case len(platforms) == 1:
+		return platforms[0]
+	}
+	return ""
 }
 
 func verifyTable(w io.Writer, r *verify.Result, d *policy.Decision) error {
