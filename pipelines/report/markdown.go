@@ -1,0 +1,110 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/sealyard/sealyard/pipelines/facts"
+)
+
+// Summary is what the Markdown summary shows.
+type Summary struct {
+	// Image names the image (repository:tag or the source).
+	Image string
+	// Digest is the image digest.
+	Digest string
+	// Pushed is the pushed reference (repository@digest), empty when the
+	// image was not pushed.
+	Pushed string
+	// Signed lists the signer when the image was signed.
+	Signed string
+	// Decision is the gate's decision.
+	Decision *facts.Decision
+	// Findings are the findings of every platform.
+	Findings *facts.Report
+	// Outputs names the files written, by kind.
+	Outputs map[string]string
+}
+
+// Markdown renders a job summary: the decision first, then what to fix.
+func Markdown(s Summary) []byte {
+	var b strings.Builder
+	d := s.Decision
+	icon, verdict := "✅", "allowed"
+	if d != nil && !d.Allowed() {
+		icon, verdict = "⛔", "denied"
+	} else if d != nil && d.Verdict == "fail" {
+		icon, verdict = "⚠️", "allowed in audit mode (the policies failed)"
+	}
+	fmt.Fprintf(&b, "## %s sealyard: %s %s\n\n", icon, code(s.Image), verdict)
+	fmt.Fprintf(&b, "| | |\n| --- | --- |\n| Digest | %s |\n", code(s.Digest))
+	if s.Pushed != "" {
+		fmt.Fprintf(&b, "| Pushed | %s |\n", code(s.Pushed))
+	} else {
+		fmt.Fprintf(&b, "| Pushed | no |\n")
+	}
+	if s.Signed != "" {
+		fmt.Fprintf(&b, "| Signed by | %s |\n", s.Signed)
+	}
+	if d != nil {
+		c := d.Counts
+		fmt.Fprintf(&b, "| Findings | %d (%d violations, %d warnings, %d waived, %d removed by VEX) |\n", c.Findings, c.Violations, c.Warnings, c.SuppressedByException, c.SuppressedByVEX)
+		fmt.Fprintf(&b, "| Policy | %s |\n| Database | %s |\n", code(d.Digests.Policy), code(d.Digests.DB))
+	}
+	if s.Findings != nil {
+		var sev []string
+		for _, name := range facts.Severities {
+			if n := s.Findings.Summary.BySeverity[name]; n > 0 {
+				sev = append(sev, fmt.Sprintf("%s %d", name, n))
+			}
+		}
+		if len(sev) > 0 {
+			fmt.Fprintf(&b, "| By severity | %s |\n", strings.Join(sev, ", "))
+		}
+	}
+	if d != nil && len(d.Violations) > 0 {
+		b.WriteString("\n### What to fix\n\n")
+		for _, v := range d.Violations {
+			fmt.Fprintf(&b, "- **%s** %s\n", v.Rule, v.Message)
+		}
+	}
+	if d != nil && len(d.Warnings) > 0 {
+		fmt.Fprintf(&b, "\n<details><summary>%d warnings</summary>\n\n", len(d.Warnings))
+		for _, v := range d.Warnings {
+			fmt.Fprintf(&b, "- **%s** %s\n", v.Rule, v.Message)
+		}
+		b.WriteString("\n</details>\n")
+	}
+	if d != nil && len(d.Exceptions) > 0 {
+		b.WriteString("\n### Exceptions applied\n\n")
+		for _, e := range d.Exceptions {
+			fmt.Fprintf(&b, "- %s, owned by %s until %s: %s\n", e.Selector, e.Owner, e.Expires, e.Reason)
+		}
+	}
+	if d != nil && len(d.VEX) > 0 {
+		b.WriteString("\n### VEX statements applied\n\n")
+		for _, v := range d.VEX {
+			fmt.Fprintf(&b, "- %s: %s (%s), from %s\n", v.Vulnerability, v.Status, v.Justification, v.Document)
+		}
+	}
+	if len(s.Outputs) > 0 {
+		b.WriteString("\n### Reports\n\n")
+		kinds := make([]string, 0, len(s.Outputs))
+		for k := range s.Outputs {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		for _, k := range kinds {
+			fmt.Fprintf(&b, "- %s: %s\n", k, code(s.Outputs[k]))
+		}
+	}
+	return []byte(b.String())
+}
+
+func code(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return "`" + strings.ReplaceAll(s, "`", "'") + "`"
+}

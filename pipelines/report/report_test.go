@@ -1,0 +1,160 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
+	"github.com/sealyard/sealyard/pipelines/facts"
+)
+
+func sample() (*facts.Report, *facts.Decision) {
+	tr, fa := true, false
+	r := &facts.Report{
+		SchemaVersion: facts.FindingsSchema,
+		Image:         &facts.Image{Name: "registry.example.com/app", Digest: "sha256:" + strings.Repeat("a", 64), Platform: "linux/amd64"},
+		DB:            facts.DB{SchemaVersion: "v6.1.10", Digest: "sha256:" + strings.Repeat("b", 64)},
+		Findings: []facts.Finding{
+			{
+				ID: "GO-2021-0113", Aliases: []string{"CVE-2021-38561", "GHSA-ppp9-7jff-5vj2"}, Severity: "Unknown",
+				Fix:       facts.Fix{State: "fixed", Versions: []string{"0.3.7"}, Suggested: "0.3.7"},
+				Package:   facts.Package{Name: "golang.org/x/text", Version: "v0.3.5", Type: "go-module", PURL: "pkg:golang/golang.org/x/text@v0.3.5"},
+				Locations: []facts.Location{{Path: "/usr/local/bin/app"}}, Reachable: &tr,
+				URLs: []string{"https://pkg.go.dev/vuln/GO-2021-0113"}, Description: "Out-of-bounds read in golang.org/x/text/language",
+			},
+			{
+				ID: "CVE-2023-0001", Severity: "High", CVSS: []facts.CVSS{{Version: "3.1", Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:N/A:N", BaseScore: 7.5}},
+				Fix:       facts.Fix{State: "not-fixed", Versions: []string{}},
+				Package:   facts.Package{Name: "libfoo", Version: "1.2-3", Type: "deb"},
+				Locations: []facts.Location{{Path: "/var/lib/dpkg/status"}}, Reachable: &fa,
+			},
+			{
+				ID: "CVE-2023-0002", Severity: "Negligible", Fix: facts.Fix{State: "wont-fix", Versions: []string{}},
+				Package: facts.Package{Name: "libbar", Version: "2", Type: "deb"},
+			},
+		},
+	}
+	r.Summary = facts.Summarize(r.Findings, 0)
+	d := &facts.Decision{
+		SchemaVersion: facts.DecisionSchema, Decision: "deny", Verdict: "fail", Mode: facts.Enforce,
+		Violations: []facts.Violation{{Rule: "SY-VULN-001", Title: "Fixable vulnerability in code that may run", Message: "upgrade golang.org/x/text from 0.3.5 to 0.3.7 (GO-2021-0113)\nsecond line, with: commas"}},
+		Warnings:   []facts.Violation{{Rule: "SY-VULN-003", Title: "Vulnerability without a fix", Message: "CVE-2023-0001 in libfoo has no fix yet"}},
+		Counts:     facts.Counts{Findings: 3, Violations: 1, Warnings: 1},
+		Digests:    facts.DecisionDigests{Policy: "sha256:" + strings.Repeat("c", 64), DB: r.DB.Digest},
+	}
+	return r, d
+}
+
+func TestSARIF(t *testing.T) {
+	r, _ := sample()
+	out, err := SARIF(r, "registry.example.com/app:v1", "v1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas.Validate(t, schemas.SARIF, out)
+	var doc struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID         string
+						Properties map[string]any
+					}
+				}
+			}
+			Results []struct {
+				RuleID string
+				Level  string
+			}
+		}
+	}
+	json.Unmarshal(out, &doc)
+	if len(doc.Runs) != 1 || len(doc.Runs[0].Tool.Driver.Rules) != 3 || len(doc.Runs[0].Results) != 3 {
+		t.Fatalf("runs %d rules %d results %d", len(doc.Runs), len(doc.Runs[0].Tool.Driver.Rules), len(doc.Runs[0].Results))
+	}
+	levels := map[string]string{}
+	for _, res := range doc.Runs[0].Results {
+		levels[res.RuleID] = res.Level
+	}
+	if levels["CVE-2023-0001"] != "error" || levels["GO-2021-0113"] != "warning" || levels["CVE-2023-0002"] != "note" {
+		t.Fatalf("levels %v", levels)
+	}
+	for _, rule := range doc.Runs[0].Tool.Driver.Rules {
+		if rule.ID == "CVE-2023-0001" && rule.Properties["security-severity"] != "7.5" {
+			t.Fatalf("security-severity %v", rule.Properties["security-severity"])
+		}
+		if rule.ID == "GO-2021-0113" && rule.Properties["security-severity"] != nil {
+			t.Fatal("an Unknown severity got a number")
+		}
+	}
+	again, _ := SARIF(r, "registry.example.com/app:v1", "v1.0.0")
+	if !bytes.Equal(out, again) {
+		t.Fatal("SARIF is not deterministic")
+	}
+}
+
+func TestSARIFStaysWithinLimits(t *testing.T) {
+	r, _ := sample()
+	many := r.Findings[0]
+	r.Findings = nil
+	for i := 0; i < maxSARIFResults+10; i++ {
+		f := many
+		f.ID = "GO-9999-" + strings.Repeat("0", 4) + string(rune('a'+i%26))
+		r.Findings = append(r.Findings, f)
+	}
+	out, err := SARIF(r, "img", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), `"ruleId"`); n != maxSARIFResults {
+		t.Fatalf("%d results", n)
+	}
+	if !strings.Contains(string(out), `"truncatedResults": 10`) {
+		t.Fatal("truncation not recorded")
+	}
+}
+
+func TestGitLabReports(t *testing.T) {
+	r, _ := sample()
+	start, end := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC), time.Date(2026, 11, 29, 10, 1, 0, 0, time.UTC)
+	cs, err := GitLabContainerScanning(r, "registry.example.com/app:v1", "debian 12", "v1.0.0", start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas.Validate(t, schemas.GitLabContainerScanning, cs)
+	ds, err := GitLabDependencyScanning(r, "v1.0.0", start, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schemas.Validate(t, schemas.GitLabDependencyScanning, ds)
+	if !strings.Contains(string(cs), `"severity": "Info"`) || !strings.Contains(string(cs), "Upgrade to 0.3.7") {
+		t.Fatalf("container scanning report:\n%s", cs)
+	}
+}
+
+func TestMarkdownAndGitHub(t *testing.T) {
+	r, d := sample()
+	md := string(Markdown(Summary{Image: "registry.example.com/app:v1", Digest: r.Image.Digest, Decision: d, Findings: r, Outputs: map[string]string{"SARIF": "sealyard-out/sealyard.sarif"}}))
+	for _, want := range []string{"⛔", "denied", "### What to fix", "upgrade golang.org/x/text from 0.3.5 to 0.3.7", "1 warnings", "sealyard-out/sealyard.sarif", "| Pushed | no |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("summary lacks %q:\n%s", want, md)
+		}
+	}
+	var ann bytes.Buffer
+	if err := GitHubAnnotations(&ann, d); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(ann.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "::error title=SY-VULN-001 Fixable vulnerability in code that may run::upgrade") ||
+		!strings.Contains(lines[0], "%0Asecond line, with: commas") || !strings.HasPrefix(lines[1], "::warning ") {
+		t.Fatalf("annotations:\n%s", ann.String())
+	}
+	var out bytes.Buffer
+	GitHubOutputs(&out, map[string]string{"digest": r.Image.Digest, "decision": "deny", "multi": "a\nb"}, []string{"digest", "decision", "multi"})
+	if out.String() != "digest="+r.Image.Digest+"\ndecision=deny\nmulti<<SEALYARD_EOF\na\nb\nSEALYARD_EOF\n" {
+		t.Fatalf("outputs %q", out.String())
+	}
+}
