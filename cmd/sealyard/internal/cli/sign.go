@@ -43,11 +43,16 @@ func (f *signFlags) options(s *streams, d name.Digest) ([]sign.Option, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []sign.Option{sign.WithRegistry(reg), sign.WithRekorURL(f.rekorURL), sign.WithReferrers(sign.ReferrersMode(f.referrers))}
+	return append([]sign.Option{sign.WithRegistry(reg)}, f.logOptions()...), nil
+}
+
+// logOptions are the transparency log and storage options.
+func (f *signFlags) logOptions() []sign.Option {
+	opts := []sign.Option{sign.WithRekorURL(f.rekorURL), sign.WithReferrers(sign.ReferrersMode(f.referrers))}
 	if f.skipTlog {
 		opts = append(opts, sign.WithoutTlogUnsafe())
 	}
-	return opts, nil
+	return opts
 }
 
 func (f *signFlags) signer(cmd *cobra.Command, s *streams) (sign.Signer, error) {

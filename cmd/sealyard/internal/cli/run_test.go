@@ -1,0 +1,338 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"gopkg.in/yaml.v3"
+
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
+)
+
+// greeterCopy copies the example application to a new directory.
+func greeterCopy(t *testing.T) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "greeter")
+	if err := os.CopyFS(dst, os.DirFS(filepath.Join(repoRoot(t), "examples", "greeter"))); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// fixedArgs build the greeter with its upgraded dependency and a Go
+// toolchain without standard library advisories.
+var fixedArgs = []string{"--go-flags", "-modfile=go.fixed.mod", "--go-env", "GOTOOLCHAIN=go1.27.3"}
+
+// runArgs are the arguments of a sealyard run of src to repo:v1 (the
+// registry credentials are added by signing.sealyard).
+func (s *signing) runArgs(t *testing.T, src, repo string, extra ...string) []string {
+	args := []string{"run", src, "--to", s.reg.Host + "/" + repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--out", t.TempDir()}
+	args = append(args, dbArgs(t)...)
+	return append(args, extra...)
+}
+
+// withEnv runs sealyard with the registry credentials and more environment.
+func (s *signing) withEnv(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	all := map[string]string{"SOURCE_DATE_EPOCH": "1750000000"}
+	for k, v := range s.env {
+		all[k] = v
+	}
+	for k, v := range env {
+		all[k] = v
+	}
+	return run(t, s.reg.Password, all, append(args, registryArgs(s.reg)...)...)
+}
+
+// readOutputs parses a $GITHUB_OUTPUT file (NAME=VALUE lines and heredocs).
+func readOutputs(t *testing.T, p string) []map[string]string {
+	t.Helper()
+	var runs []map[string]string
+	cur := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(string(mustRead(t, p))))
+	for sc.Scan() {
+		line := sc.Text()
+		if k, delim, ok := strings.Cut(line, "<<"); ok {
+			var val []string
+			for sc.Scan() && sc.Text() != delim {
+				val = append(val, sc.Text())
+			}
+			cur[k] = strings.Join(val, "\n")
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf("$GITHUB_OUTPUT line %q is neither NAME=VALUE nor a heredoc", line)
+		}
+		if _, seen := cur[k]; seen {
+			runs = append(runs, cur)
+			cur = map[string]string{}
+		}
+		cur[k] = v
+	}
+	return append(runs, cur)
+}
+
+func TestRunUnderGitHubActions(t *testing.T) {
+	s := newSigning(t)
+	dir := t.TempDir()
+	summary, outputs := filepath.Join(dir, "step-summary.md"), filepath.Join(dir, "github-output")
+	env := map[string]string{
+		"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": summary, "GITHUB_OUTPUT": outputs,
+		"GITHUB_REPOSITORY": "acme/greeter", "GITHUB_SERVER_URL": "https://github.com",
+		"GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567", "GITHUB_REF": "refs/heads/main",
+		"GITHUB_RUN_ID": "42", "GITHUB_WORKFLOW_REF": "acme/greeter/.github/workflows/sealyard.yml@refs/heads/main",
+	}
+	secrets := []string{s.password, s.reg.Password, keyBody(t, s.priv)}
+
+	// The vulnerable greeter: denied, annotated, nothing pushed.
+	outDeny := filepath.Join(dir, "deny")
+	r := s.withEnv(t, env, s.runArgs(t, greeterCopy(t), "greeter", "--out", outDeny)...)
+	if r.code != ExitDenied {
+		t.Fatalf("exit %d, want %d (denied)\nstdout: %s\nstderr: %s", r.code, ExitDenied, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "::error title=SY-VULN-001") || !strings.Contains(r.stdout, "upgrade golang.org/x/text from 0.3.5 to 0.3.7") {
+		t.Fatalf("no ::error annotation naming the fix:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "nothing was pushed or signed") {
+		t.Fatalf("stderr does not say nothing was pushed:\n%s", r.stderr)
+	}
+	got := readOutputs(t, outputs)
+	if len(got) != 1 || got[0]["decision"] != "deny" || !strings.HasPrefix(got[0]["digest"], "sha256:") || got[0]["pushed"] != "" {
+		t.Fatalf("$GITHUB_OUTPUT after a denied run: %v", got)
+	}
+	if s := string(mustRead(t, summary)); !strings.Contains(s, "denied") || !strings.Contains(s, "GO-2021-0113") {
+		t.Fatalf("$GITHUB_STEP_SUMMARY after a denied run:\n%s", s)
+	}
+	checkNoSecrets(t, secrets, outDeny, r)
+
+	// The fixed greeter: allowed, pushed, signed, tagged.
+	outAllow := filepath.Join(dir, "allow")
+	r = s.withEnv(t, env, append(s.runArgs(t, greeterCopy(t), "greeter", "--out", outAllow), fixedArgs...)...).mustSucceed(t)
+	got = readOutputs(t, outputs)
+	if len(got) != 2 || got[1]["decision"] != "allow" || got[1]["pushed"] != s.reg.Host+"/greeter@"+got[1]["digest"] {
+		t.Fatalf("$GITHUB_OUTPUT after an allowed run: %v", got)
+	}
+	if want := s.reg.Host + "/greeter:v1@" + got[1]["digest"]; strings.TrimSpace(r.stdout) != want {
+		t.Fatalf("stdout %q, want %q", r.stdout, want)
+	}
+	if s := string(mustRead(t, summary)); !strings.Contains(s, "allowed") {
+		t.Fatalf("$GITHUB_STEP_SUMMARY after an allowed run:\n%s", s)
+	}
+	checkNoSecrets(t, secrets, outAllow, r)
+
+	// The provenance names the workflow run the environment described.
+	v := s.sealyard(t, "verify", s.reg.Host+"/greeter:v1", "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom,vuln,provenance,decision", "-o", "json").mustSucceed(t)
+	if !strings.Contains(v.stdout, got[1]["digest"]) {
+		t.Fatalf("verify: %s", v.stdout)
+	}
+}
+
+func TestRunUnderGitLabCI(t *testing.T) {
+	s := newSigning(t)
+	project := t.TempDir()
+	// GitLab hands the job registry credentials for $CI_REGISTRY.
+	env := map[string]string{
+		"GITLAB_CI": "true", "CI_PROJECT_DIR": project, "CI_PROJECT_URL": "https://gitlab.example.com/acme/greeter",
+		"CI_COMMIT_SHA": "89abcdef0123456789abcdef0123456789abcdef", "CI_COMMIT_REF_NAME": "main",
+		"CI_JOB_URL": "https://gitlab.example.com/acme/greeter/-/jobs/7", "CI_SERVER_URL": "https://gitlab.example.com",
+		"CI_REGISTRY": s.reg.Host, "CI_REGISTRY_USER": s.reg.Username, "CI_REGISTRY_PASSWORD": s.reg.Password,
+		"COSIGN_PASSWORD": s.password, "SOURCE_DATE_EPOCH": "1750000000",
+	}
+	args := append(s.runArgs(t, greeterCopy(t), "greeter", "--ca-file", s.reg.CAFile), fixedArgs...)
+	r := run(t, "", env, args...).mustSucceed(t)
+
+	// Every report the template hands to artifacts:reports exists where it
+	// looks, and validates.
+	var tmpl struct {
+		Sealyard struct {
+			Artifacts struct {
+				Reports map[string]any `yaml:"reports"`
+			} `yaml:"artifacts"`
+		} `yaml:".sealyard"`
+	}
+	if err := yaml.Unmarshal(mustRead(t, filepath.Join(repoRoot(t), "templates", "gitlab", "sealyard.gitlab-ci.yml")), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	schemaOf := map[string]string{
+		"container_scanning":  schemas.GitLabContainerScanning,
+		"dependency_scanning": schemas.GitLabDependencyScanning,
+		"cyclonedx":           schemas.CycloneDX,
+	}
+	if len(tmpl.Sealyard.Artifacts.Reports) != len(schemaOf) {
+		t.Fatalf("the template's reports %v, want %d kinds", tmpl.Sealyard.Artifacts.Reports, len(schemaOf))
+	}
+	for kind, paths := range tmpl.Sealyard.Artifacts.Reports {
+		var globs []string
+		switch p := paths.(type) {
+		case string:
+			globs = []string{p}
+		case []any:
+			for _, x := range p {
+				globs = append(globs, x.(string))
+			}
+		}
+		for _, g := range globs {
+			m, _ := filepath.Glob(filepath.Join(project, g))
+			if len(m) == 0 {
+				t.Fatalf("the template's %s report %s matches nothing in the project directory", kind, g)
+			}
+			for _, f := range m {
+				schemas.Validate(t, schemaOf[kind], mustRead(t, f))
+			}
+		}
+	}
+	checkNoSecrets(t, []string{s.password, s.reg.Password, keyBody(t, s.priv)}, filepath.Join(project, "sealyard-out"), r)
+}
+
+func TestRunConfigPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sealyard.yaml")
+	os.WriteFile(cfg, []byte("to: file.example/app:v1\nout: from-file\ngate-mode: audit\ntag: [a, b]\ndb-max-age: 24h\n"), 0o644)
+	env := map[string]string{"SEALYARD_OUT": "from-env", "SEALYARD_GATE_MODE": "enforce"}
+	s := &streams{getenv: func(k string) string { return env[k] }}
+	cmd := newRunCmd(s)
+	if err := cmd.ParseFlags([]string{"--gate-mode", "audit", "--config", cfg}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applySettings(cmd, s, cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	for flag, want := range map[string]string{
+		"gate-mode":  "audit",                   // flag beats env and file
+		"out":        "from-env",                // env beats file
+		"to":         "file.example/app:v1",     // file beats default
+		"tag":        "[a,b]",                   // lists from the file
+		"db-max-age": (24 * time.Hour).String(), // typed values
+		"progress":   "auto",                    // default
+	} {
+		if got := cmd.Flags().Lookup(flag).Value.String(); got != want {
+			t.Errorf("%s = %q, want %q", flag, got, want)
+		}
+	}
+}
+
+func TestRunConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(content string) string {
+		p := filepath.Join(t.TempDir(), "sealyard.yaml")
+		os.WriteFile(p, []byte(content), 0o644)
+		return p
+	}
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--config", write("to: [\n")}, nil, "not YAML"},
+		{[]string{"--config", write("to: r.example/a:v1\nsigning-key: x\n")}, nil, "unknown key(s) signing-key"},
+		{[]string{"--config", write("to:\n  nested: value\n")}, nil, "takes a value, not a mapping"},
+		{[]string{"--config", write("to: r.example/a:v1\ndb-max-age: soon\n")}, nil, "db-max-age"},
+		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, nil, "config file"},
+		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_GATE_MODE": "lenient"}, `--gate-mode "lenient": want enforce or audit`},
+		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_RETRIES": "many"}, "SEALYARD_RETRIES"},
+		{nil, nil, "give --to"},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		r := run(t, "", tc.env, append([]string{"run", greeterCopy(t), "--out", out}, tc.args...)...)
+		if r.code != ExitError || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("run %v (env %v): exit %d, stderr %q; want exit 2 saying %q", tc.args, tc.env, r.code, r.stderr, tc.want)
+		}
+		if _, err := os.Stat(out); err == nil {
+			t.Errorf("run %v wrote %s before failing validation", tc.args, out)
+		}
+	}
+}
+
+// TestRunCrashLeavesNoTag kills sealyard run (SIGKILL) while it stores the
+// signature of the image it pushed: the tag has not moved. A rerun signs
+// once and moves the tag.
+func TestRunCrashLeavesNoTag(t *testing.T) {
+	s := newSigning(t)
+	p := newBlockingProxy(t, s)
+	src := greeterCopy(t)
+	args := append([]string{"run", src, "--to", p.host() + "/crashrun:v1", "--key", s.priv, "--skip-tlog-unsafe", "--progress", "plain",
+		"--out", t.TempDir(), "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"},
+		append(dbArgs(t), fixedArgs...)...)
+	cmd := exec.Command(sealyardBinary(t), args...)
+	cmd.Stdin = strings.NewReader(s.reg.Password)
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+s.password, "SOURCE_DATE_EPOCH=1750000000")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.seen:
+	case <-time.After(5 * time.Minute):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		t.Fatalf("sealyard run never tried to store the signature:\n%s", logs.String())
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	p.blocked.Store(false)
+	if !strings.Contains(logs.String(), "push ") {
+		t.Fatalf("the run died before pushing:\n%s", logs.String())
+	}
+	repo, _ := name.NewRepository(s.reg.Host + "/crashrun")
+	tags, err := remote.List(repo, s.reg.Client(t).RemoteOptions(context.Background())...)
+	if err != nil && !strings.Contains(err.Error(), "NAME_UNKNOWN") {
+		t.Fatal(err)
+	}
+	for _, tag := range tags {
+		if tag == "v1" {
+			t.Fatalf("the tag moved before the image was signed (tags %v)", tags)
+		}
+	}
+	r := s.withEnv(t, nil, append(s.runArgs(t, src, "crashrun"), fixedArgs...)...).mustSucceed(t)
+	ref := strings.Replace(strings.TrimSpace(r.stdout), ":v1@", "@", 1)
+	if n := signatureCount(t, s, ref); n != 1 {
+		t.Fatalf("%d signatures after the rerun, want 1", n)
+	}
+	s.sealyard(t, "verify", s.reg.Host+"/crashrun:v1", "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom,vuln,provenance,decision").mustSucceed(t)
+}
+
+func keyBody(t *testing.T, priv string) string {
+	body := strings.TrimSpace(strings.Split(string(mustRead(t, priv)), "-----")[2])
+	return body[:40]
+}
+
+// checkNoSecrets greps a command's output and every file it wrote.
+func checkNoSecrets(t *testing.T, secrets []string, outDir string, r result) {
+	t.Helper()
+	texts := map[string]string{"stdout": r.stdout, "stderr": r.stderr}
+	entries, err := os.ReadDir(outDir)
+	if err != nil || len(entries) == 0 {
+		t.Fatalf("no reports in %s: %v", outDir, err)
+	}
+	for _, e := range entries {
+		texts[e.Name()] = string(mustRead(t, filepath.Join(outDir, e.Name())))
+	}
+	for where, text := range texts {
+		for _, secret := range secrets {
+			if strings.Contains(text, secret) {
+				t.Fatalf("a secret appears in %s", where)
+			}
+		}
+	}
+	// audit.jsonl is JSON lines; the decision is JSON.
+	for _, f := range []string{"decision.json", "findings.json"} {
+		if !json.Valid([]byte(texts[f])) {
+			t.Fatalf("%s is not JSON", f)
+		}
+	}
+}

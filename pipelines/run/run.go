@@ -1,0 +1,547 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sealyard/sealyard/internal/atomicfile"
+	"github.com/sealyard/sealyard/pipelines/build"
+	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/predicate"
+	"github.com/sealyard/sealyard/pipelines/publish"
+	"github.com/sealyard/sealyard/pipelines/report"
+	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/scan"
+	"github.com/sealyard/sealyard/pipelines/sign"
+)
+
+// Result is what a run did.
+type Result struct {
+	// Digest is the image digest, computed locally before any push.
+	Digest string `json:"digest"`
+	// Pushed is REPOSITORY@DIGEST when the image was pushed.
+	Pushed string `json:"pushed,omitempty"`
+	// Tags are the tags moved, last.
+	Tags []string `json:"tags,omitempty"`
+	// Decision is the gate's decision.
+	Decision *facts.Decision `json:"decision"`
+	// Findings are the findings of every platform.
+	Findings *facts.Report `json:"-"`
+	// Signer names who signed, when the image was signed.
+	Signer string `json:"signer,omitempty"`
+	// Outputs are the files written, by kind.
+	Outputs map[string]string `json:"outputs"`
+	// Summary is the Markdown summary.
+	Summary []byte `json:"-"`
+}
+
+// Denied reports whether the gate stopped the run.
+func (r *Result) Denied() bool { return r.Decision != nil && !r.Decision.Allowed() }
+
+type platformResult struct {
+	platform v1.Platform
+	doc      *sbom.Document
+	report   *facts.Report
+}
+
+// Run takes cfg.Source to a signed, attested image at cfg.Destination.
+// A denied image stops the run before the push: the Result says so and the
+// error is nil (a denial is data). Errors are failures to run.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	t := &tracker{cfg: &cfg}
+	res := &Result{Outputs: map[string]string{}}
+	err := run(ctx, &cfg, t, res)
+	if p, aerr := t.writeAudit(cfg.OutDir); aerr == nil {
+		res.Outputs["audit log"] = p
+	} else if err == nil {
+		err = aerr
+	}
+	return res, err
+}
+
+func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
+	dst, err := publish.Destination(cfg.Destination, cfg.Registry)
+	if err != nil {
+		return err
+	}
+	if _, ok := dst.(name.Digest); ok {
+		return fmt.Errorf("--to %q names a digest; give REPOSITORY[:TAG]", cfg.Destination)
+	}
+	started := cfg.Now()
+
+	// Source: build or load, once.
+	src, err := source(ctx, cfg, t)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	digest, err := src.artifact.Digest()
+	if err != nil {
+		return err
+	}
+	res.Digest = digest.String()
+	imgs, err := image.Images(src.artifact)
+	if err != nil {
+		return err
+	}
+
+	// Per platform: catalog, then scan, the platforms concurrently.
+	results := make([]platformResult, len(imgs))
+	errs := make([]error, len(imgs))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, pi := range imgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			results[i], errs[i] = inventory(ctx, cfg, t, dst, pi)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+
+	// Documents, concurrently with the gate.
+	var docsErr error
+	var docsWG sync.WaitGroup
+	docsWG.Add(1)
+	go func() {
+		defer docsWG.Done()
+		docsErr = writeSBOMs(cfg, t, res, results)
+	}()
+
+	findings := mergeFindings(results, dst.Context().Name(), res.Digest)
+	res.Findings = findings
+
+	img, err := policy.ImageFacts(dst.String(), src.artifact)
+	if err != nil {
+		docsWG.Wait()
+		return err
+	}
+	decision, err := gate(ctx, cfg, t, img, results)
+	docsWG.Wait()
+	if err != nil {
+		return err
+	}
+	if docsErr != nil {
+		return docsErr
+	}
+	res.Decision = decision
+	if err := writeJSON(cfg, res, "findings", "findings.json", findings); err != nil {
+		return err
+	}
+	if err := writeJSON(cfg, res, "decision", "decision.json", decision); err != nil {
+		return err
+	}
+	if err := writeReports(cfg, t, res, findings, dst, started); err != nil {
+		return err
+	}
+
+	if res.Denied() {
+		for _, s := range []string{"push", "sign", "attest", "tag"} {
+			t.skip(s, "the gate denied the image")
+		}
+		return writeSummary(cfg, res, dst)
+	}
+
+	// Push by digest and check the registry holds what was computed here.
+	st := t.begin("push", map[string]string{"image": res.Digest})
+	pushed, err := publish.Push(ctx, src.artifact, dst.Context().String(), publish.WithRegistry(cfg.Registry))
+	if err == nil && pushed.DigestStr() != res.Digest {
+		err = fmt.Errorf("the registry stored %s, not the local digest %s", pushed.DigestStr(), res.Digest)
+	}
+	if err != nil {
+		return st.end(err, "")
+	}
+	st.outputs["pushed"] = pushed.String()
+	res.Pushed = pushed.String()
+	st.end(nil, pushed.String())
+
+	// Sign the digest (and each platform image of an index).
+	st = t.begin("sign", map[string]string{"image": res.Digest})
+	st.extra = func(e *auditEntry) { e.Signer = cfg.Signer.String() }
+	opts := append([]sign.Option{sign.WithRegistry(cfg.Registry)}, cfg.SignOptions...)
+	if len(imgs) > 1 {
+		opts = append(opts, sign.WithRecursive())
+	}
+	if _, err := sign.Image(ctx, pushed, cfg.Signer, opts...); err != nil {
+		return st.end(err, "")
+	}
+	res.Signer = cfg.Signer.String()
+	st.end(nil, cfg.Signer.String())
+
+	// Attest: SBOMs and scans per platform, provenance and the decision.
+	if err := attest(ctx, cfg, t, pushed, img, results, decision, started); err != nil {
+		return err
+	}
+
+	// Tags last.
+	tags := append(publish.TagsOf(dst), cfg.Tags...)
+	st = t.begin("tag", map[string]string{"image": pushed.String()})
+	moved, err := publish.Tag(ctx, pushed, tags, publish.WithRegistry(cfg.Registry))
+	for _, m := range moved {
+		res.Tags = append(res.Tags, m.String())
+	}
+	if err != nil {
+		return st.end(err, "")
+	}
+	st.outputs["tags"] = strings.Join(res.Tags, ",")
+	st.end(nil, strings.Join(res.Tags, ", "))
+	return writeSummary(cfg, res, dst)
+}
+
+type loadedSource struct {
+	artifact image.Artifact
+	close    func()
+	baseName string
+}
+
+// source builds or loads the image the run is about.
+func source(ctx context.Context, cfg *Config, t *tracker) (*loadedSource, error) {
+	st := t.begin("source", map[string]string{"source": cfg.Source})
+	fi, statErr := os.Stat(cfg.Source)
+	isDir := statErr == nil && fi.IsDir()
+	switch {
+	case isDir && hasGoFiles(cfg.Source):
+		opts := append([]build.Option{build.WithPlatforms(cfg.Platforms...), build.WithSourceInfo(cfg.Info)}, cfg.BuildOptions...)
+		if !cfg.Created.IsZero() {
+			opts = append(opts, build.WithCreated(cfg.Created))
+		}
+		var base *image.Loaded
+		if cfg.BaseRef != "" && cfg.BaseRef != "scratch" {
+			var err error
+			base, err = image.Load(ctx, cfg.BaseRef, image.WithRegistry(cfg.Registry))
+			if err != nil {
+				return nil, st.end(err, "")
+			}
+			opts = append(opts, build.WithBase(cfg.BaseRef, base.Artifact))
+		}
+		a, err := build.Build(ctx, []build.Source{build.GoPackage(cfg.Source, ".")}, opts...)
+		if err != nil {
+			base.Close()
+			return nil, st.end(err, "")
+		}
+		return finishSource(st, a, func() { base.Close() })
+	case isDir && exists(filepath.Join(cfg.Source, "Dockerfile")):
+		if cfg.Dockerfile == nil {
+			return nil, st.end(ErrDockerfileNeedsEngine, "")
+		}
+		a, err := cfg.Dockerfile(ctx, cfg.Source, cfg.Platforms)
+		if err != nil {
+			return nil, st.end(err, "")
+		}
+		return finishSource(st, a, func() {})
+	case isDir:
+		return nil, st.end(fmt.Errorf("%q holds neither Go files nor a Dockerfile; give a Go main package, a Dockerfile directory or an image reference", cfg.Source), "")
+	default:
+		l, err := image.Load(ctx, cfg.Source, image.WithRegistry(cfg.Registry), image.WithPlatforms(cfg.Platforms...))
+		if err != nil {
+			return nil, st.end(err, "")
+		}
+		return finishSource(st, l.Artifact, func() { l.Close() })
+	}
+}
+
+func finishSource(st *stage, a image.Artifact, closer func()) (*loadedSource, error) {
+	d, err := a.Digest()
+	if err != nil {
+		closer()
+		return nil, st.end(err, "")
+	}
+	st.outputs["image"] = d.String()
+	st.end(nil, d.String())
+	return &loadedSource{artifact: a, close: closer}, nil
+}
+
+func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference, pi image.PlatformImage) (platformResult, error) {
+	p := pi.Platform.String()
+	d, err := pi.Image.Digest()
+	if err != nil {
+		return platformResult{}, err
+	}
+	st := t.begin("sbom "+p, map[string]string{"image": d.String()})
+	doc, err := sbom.Generate(ctx, pi.Image, sbom.WithName(dst.Context().Name()), sbom.WithToolVersion(cfg.ToolVersion), sbom.WithParallelism(2))
+	if err != nil {
+		return platformResult{}, st.end(fmt.Errorf("cataloging %s: %w", p, err), "")
+	}
+	st.outputs["packages"] = fmt.Sprint(doc.SBOM.Artifacts.Packages.PackageCount())
+	st.end(nil, fmt.Sprintf("%d packages", doc.SBOM.Artifacts.Packages.PackageCount()))
+
+	st = t.begin("scan "+p, map[string]string{"image": d.String(), "db": cfg.DB.Status().Digest})
+	rep, err := scan.Scan(ctx, scan.FromDocument(doc), cfg.DB)
+	if err != nil {
+		return platformResult{}, st.end(fmt.Errorf("scanning %s: %w", p, err), "")
+	}
+	st.outputs["findings"] = fmt.Sprint(len(rep.Findings))
+	st.end(nil, fmt.Sprintf("%d findings, %d reachable", rep.Summary.Total, rep.Summary.Reachable))
+	return platformResult{platform: pi.Platform, doc: doc, report: rep}, nil
+}
+
+func platformTag(p v1.Platform) string { return strings.ReplaceAll(p.String(), "/", "-") }
+
+// writeSBOMs writes every platform's CycloneDX and SPDX documents (and
+// GitLab's gl-sbom-*.cdx.json), concurrently.
+func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) error {
+	st := t.begin("documents", nil)
+	type job struct {
+		file   string
+		kind   string
+		doc    *sbom.Document
+		format sbom.Format
+	}
+	var jobs []job
+	for _, r := range results {
+		tag := platformTag(r.platform)
+		jobs = append(jobs,
+			job{"sbom-" + tag + ".cdx.json", "SBOM (CycloneDX) " + r.platform.String(), r.doc, sbom.CycloneDXJSON},
+			job{"sbom-" + tag + ".spdx.json", "SBOM (SPDX) " + r.platform.String(), r.doc, sbom.SPDXJSON},
+			job{"gl-sbom-" + tag + ".cdx.json", "GitLab CycloneDX " + r.platform.String(), r.doc, sbom.CycloneDXJSON},
+		)
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			data, err := sbom.EncodeBytes(j.doc, j.format, cfg.Created)
+			if err == nil {
+				err = atomicfile.WriteBytes(filepath.Join(cfg.OutDir, j.file), 0o644, data)
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return st.end(err, "")
+	}
+	for _, j := range jobs {
+		res.Outputs[j.kind] = filepath.Join(cfg.OutDir, j.file)
+		st.outputs[j.file] = "written"
+	}
+	return st.end(nil, fmt.Sprintf("%d documents", len(jobs)))
+}
+
+func mergeFindings(results []platformResult, name, digest string) *facts.Report {
+	out := &facts.Report{SchemaVersion: facts.FindingsSchema, Image: &facts.Image{Name: name, Digest: digest}, Findings: []facts.Finding{}}
+	ignored := 0
+	for _, r := range results {
+		out.DB = r.report.DB
+		for _, f := range r.report.Findings {
+			f.Platform = r.platform.String()
+			out.Findings = append(out.Findings, f)
+		}
+		for _, ig := range r.report.Ignored {
+			ig.Platform = r.platform.String()
+			out.Ignored = append(out.Ignored, ig)
+		}
+		ignored += len(r.report.Ignored)
+	}
+	if len(results) == 1 {
+		out.Image.Platform = results[0].platform.String()
+	}
+	out.Summary = facts.Summarize(out.Findings, ignored)
+	return out
+}
+
+func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, results []platformResult) (*facts.Decision, error) {
+	st := t.begin("gate", map[string]string{"db": cfg.DB.Status().Digest, "policy": cfg.Policy.Digest()})
+	in := policy.Input{Image: img, Provenance: policy.ProvenanceFacts(cfg.Info)}
+	for _, r := range results {
+		in.AddSBOM(r.platform.String(), sbom.Packages(r.doc))
+		in.AddFindings(r.platform.String(), r.report)
+	}
+	d, seen, err := cfg.Policy.Gate(ctx, in, append(cfg.GateOptions, policy.WithNow(cfg.Now()))...)
+	if err != nil {
+		return nil, st.end(err, "")
+	}
+	if err := writeFile(cfg, "policy-input.json", seen); err != nil {
+		return nil, st.end(err, "")
+	}
+	st.inputs["image"] = img.Digest
+	st.outputs["input"] = d.Digests.Input
+	st.extra = func(e *auditEntry) { e.Decision = d.Decision }
+	st.end(nil, fmt.Sprintf("%s (%d violations, %d warnings)", d.Decision, len(d.Violations), len(d.Warnings)))
+	return d, nil
+}
+
+func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img policy.Image, results []platformResult, decision *facts.Decision, started time.Time) error {
+	st := t.begin("attest", map[string]string{"image": d.String()})
+	st.extra = func(e *auditEntry) { e.Signer = cfg.Signer.String() }
+	var stmts []sign.Statement
+	multi := len(results) > 1
+	for _, r := range results {
+		platform := ""
+		if multi {
+			platform = r.platform.String()
+		}
+		cdx, err := sbom.EncodeBytes(r.doc, sbom.CycloneDXJSON, cfg.Created)
+		if err != nil {
+			return st.end(err, "")
+		}
+		spdx, err := sbom.EncodeBytes(r.doc, sbom.SPDXJSON, cfg.Created)
+		if err != nil {
+			return st.end(err, "")
+		}
+		vuln, err := predicate.NewVuln(r.report, cfg.ToolVersion, cfg.Info.RunURL, cfg.Info.BuilderID, started, cfg.Now())
+		if err != nil {
+			return st.end(err, "")
+		}
+		stmts = append(stmts,
+			sign.Statement{PredicateType: predicate.CycloneDX, Predicate: cdx, Platform: platform},
+			sign.Statement{PredicateType: predicate.SPDX, Predicate: spdx, Platform: platform},
+			sign.Statement{PredicateType: predicate.Vuln, Predicate: vuln, Platform: platform},
+		)
+	}
+	var platforms []string
+	for _, r := range results {
+		platforms = append(platforms, r.platform.String())
+	}
+	in := predicate.ProvenanceInput{
+		Source: cfg.Source, Platforms: platforms, Info: cfg.Info,
+		ToolVersion: cfg.ToolVersion, Started: started, Finished: cfg.Now(),
+	}
+	if img.Base != nil {
+		in.BaseName, in.BaseDigest = img.Base.Name, img.Base.Digest
+	}
+	prov, err := predicate.NewProvenance(in)
+	if err != nil {
+		return st.end(err, "")
+	}
+	decisionJSON, _ := json.Marshal(decision)
+	var violations []string
+	for _, v := range decision.Violations {
+		violations = append(violations, v.Rule)
+	}
+	vsa, err := predicate.NewVSA(predicate.DecisionInput{
+		Passed: decision.Verdict == "pass", Audit: decision.Mode == facts.Audit,
+		ResourceURI: d.String(), PolicyDigest: decision.Digests.Policy, DBDigest: decision.Digests.DB,
+		InputDigest: decision.Digests.Input, DecisionDigest: sha256Of(decisionJSON),
+		Violations: violations, ToolVersion: cfg.ToolVersion, Time: cfg.Now(),
+	})
+	if err != nil {
+		return st.end(err, "")
+	}
+	stmts = append(stmts,
+		sign.Statement{PredicateType: predicate.SLSAProvenance1, Predicate: prov},
+		sign.Statement{PredicateType: predicate.VSA, Predicate: vsa},
+	)
+	opts := append([]sign.Option{sign.WithRegistry(cfg.Registry)}, cfg.SignOptions...)
+	if _, err := sign.AttestAll(ctx, d, cfg.Signer, stmts, opts...); err != nil {
+		return st.end(err, "")
+	}
+	var kinds []string
+	for _, s := range stmts {
+		kinds = append(kinds, s.PredicateType)
+	}
+	sort.Strings(kinds)
+	st.outputs["attestations"] = strings.Join(kinds, ",")
+	return st.end(nil, fmt.Sprintf("%d attestations", len(stmts)))
+}
+
+func sha256Of(b []byte) string {
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, dst name.Reference, started time.Time) error {
+	st := t.begin("reports", nil)
+	sarif, err := report.SARIF(findings, dst.String(), cfg.ToolVersion)
+	if err != nil {
+		return st.end(err, "")
+	}
+	osName := ""
+	for _, f := range findings.Findings {
+		if f.Package.Type == "deb" || f.Package.Type == "apk" || f.Package.Type == "rpm" {
+			osName = f.Package.Type
+		}
+	}
+	cs, err := report.GitLabContainerScanning(findings, dst.String(), osName, cfg.ToolVersion, started, cfg.Now())
+	if err != nil {
+		return st.end(err, "")
+	}
+	ds, err := report.GitLabDependencyScanning(findings, cfg.ToolVersion, started, cfg.Now())
+	if err != nil {
+		return st.end(err, "")
+	}
+	for _, f := range []struct {
+		kind, file string
+		data       []byte
+	}{
+		{"SARIF", "sealyard.sarif", sarif},
+		{"GitLab container scanning", "gl-container-scanning-report.json", cs},
+		{"GitLab dependency scanning", "gl-dependency-scanning-report.json", ds},
+	} {
+		p := filepath.Join(cfg.OutDir, f.file)
+		if err := atomicfile.WriteBytes(p, 0o644, f.data); err != nil {
+			return st.end(err, "")
+		}
+		res.Outputs[f.kind] = p
+	}
+	return st.end(nil, "")
+}
+
+func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
+	res.Summary = report.Markdown(report.Summary{
+		Image: dst.String(), Digest: res.Digest, Pushed: res.Pushed, Signed: res.Signer,
+		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs,
+	})
+	p := filepath.Join(cfg.OutDir, "summary.md")
+	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {
+		return err
+	}
+	res.Outputs["summary"] = p
+	return nil
+}
+
+func writeJSON(cfg *Config, res *Result, kind, file string, v any) error {
+	if err := writeFile(cfg, file, v); err != nil {
+		return err
+	}
+	res.Outputs[kind] = filepath.Join(cfg.OutDir, file)
+	return nil
+}
+
+func writeFile(cfg *Config, file string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(cfg.OutDir, file), 0o644, append(data, '\n'))
+}
+
+func hasGoFiles(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range m {
+		if !strings.HasSuffix(f, "_test.go") {
+			return true
+		}
+	}
+	return false
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
