@@ -95,6 +95,9 @@ func TestKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.HasPrefix(k.String(), "key "+priv+" (sha256:") || k.Fingerprint() != fromEnv.Fingerprint() {
+		t.Fatalf("key %s, fingerprint %s; from env %s", k, k.Fingerprint(), fromEnv.Fingerprint())
+	}
 	if string(fromEnv.PublicKeyPEM()) != string(pubData) {
 		t.Fatal("env:// loaded a different key")
 	}

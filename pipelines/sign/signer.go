@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 
 	"github.com/sigstore/cosign/v2/pkg/cosign"
@@ -32,7 +34,19 @@ type Signer interface {
 	recognizes(sig []byte, payload []byte, cert []byte) bool
 }
 
-func (k *Key) String() string { return "key " + k.ref }
+// String names the key by its reference and the fingerprint of its public
+// key, so audit trails identify it after the file is gone.
+func (k *Key) String() string { return fmt.Sprintf("key %s (%s)", k.ref, k.Fingerprint()) }
+
+// Fingerprint is the sha256 of the public key (DER, SubjectPublicKeyInfo).
+func (k *Key) Fingerprint() string {
+	b, _ := pem.Decode(k.pubPEM)
+	if b == nil {
+		return "unknown"
+	}
+	sum := sha256.Sum256(b.Bytes)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
 
 func (k *Key) signPayload(ctx context.Context, pl []byte, o *options) (string, []static.Option, error) {
 	raw, err := k.sv.SignMessage(bytes.NewReader(pl), sigopts.WithContext(ctx))
