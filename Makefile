@@ -6,7 +6,7 @@ GO    ?= go
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 
-.PHONY: all demo test deps fmt-check vet unit
+.PHONY: all demo test bench deps fmt-check vet unit
 
 all: test
 
@@ -18,6 +18,12 @@ demo:
 test: deps fmt-check vet
 	@docker info >/dev/null 2>&1 || { echo "make test needs a Docker daemon (the docker: source, docker save archives and images that run are tested against it)"; exit 1; }
 	$(GO) test -tags docker -timeout 30m ./...
+
+## bench: sealyard run against syft → grype → crane → cosign on a 200 MB
+## reference image (same database, same Distribution registry); prints wall
+## time, CPU time, peak memory, their ratios and the top of a CPU profile
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan
 
 ## deps: install what the tests need and is missing
 deps:

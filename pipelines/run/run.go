@@ -57,6 +57,8 @@ type platformResult struct {
 	platform v1.Platform
 	doc      *sbom.Document
 	report   *facts.Report
+	// cdx and spdx are the encoded SBOMs, written once and attested.
+	cdx, spdx []byte
 }
 
 // Run takes cfg.Source to a signed, attested image at cfg.Destination.
@@ -300,24 +302,18 @@ func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference,
 
 func platformTag(p v1.Platform) string { return strings.ReplaceAll(p.String(), "/", "-") }
 
-// writeSBOMs writes every platform's CycloneDX and SPDX documents (and
-// GitLab's gl-sbom-*.cdx.json), concurrently.
+// writeSBOMs encodes every platform's CycloneDX and SPDX documents once,
+// concurrently, keeps the bytes for the attestations, and writes them out
+// (the CycloneDX bytes also as GitLab's gl-sbom-*.cdx.json).
 func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) error {
 	st := t.begin("documents", nil)
 	type job struct {
-		file   string
-		kind   string
-		doc    *sbom.Document
+		r      *platformResult
 		format sbom.Format
 	}
 	var jobs []job
-	for _, r := range results {
-		tag := platformTag(r.platform)
-		jobs = append(jobs,
-			job{"sbom-" + tag + ".cdx.json", "SBOM (CycloneDX) " + r.platform.String(), r.doc, sbom.CycloneDXJSON},
-			job{"sbom-" + tag + ".spdx.json", "SBOM (SPDX) " + r.platform.String(), r.doc, sbom.SPDXJSON},
-			job{"gl-sbom-" + tag + ".cdx.json", "GitLab CycloneDX " + r.platform.String(), r.doc, sbom.CycloneDXJSON},
-		)
+	for i := range results {
+		jobs = append(jobs, job{&results[i], sbom.CycloneDXJSON}, job{&results[i], sbom.SPDXJSON})
 	}
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
@@ -325,9 +321,11 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			data, err := sbom.EncodeBytes(j.doc, j.format, cfg.Created)
-			if err == nil {
-				err = atomicfile.WriteBytes(filepath.Join(cfg.OutDir, j.file), 0o644, data)
+			data, err := sbom.EncodeBytes(j.r.doc, j.format, cfg.Created)
+			if j.format == sbom.CycloneDXJSON {
+				j.r.cdx = data
+			} else {
+				j.r.spdx = data
 			}
 			errs[i] = err
 		}()
@@ -336,11 +334,27 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 	if err := errors.Join(errs...); err != nil {
 		return st.end(err, "")
 	}
-	for _, j := range jobs {
-		res.Outputs[j.kind] = filepath.Join(cfg.OutDir, j.file)
-		st.outputs[j.file] = "written"
+	n := 0
+	for _, r := range results {
+		tag, p := platformTag(r.platform), r.platform.String()
+		for _, f := range []struct {
+			file, kind string
+			data       []byte
+		}{
+			{"sbom-" + tag + ".cdx.json", "SBOM (CycloneDX) " + p, r.cdx},
+			{"sbom-" + tag + ".spdx.json", "SBOM (SPDX) " + p, r.spdx},
+			{"gl-sbom-" + tag + ".cdx.json", "GitLab CycloneDX " + p, r.cdx},
+		} {
+			path := filepath.Join(cfg.OutDir, f.file)
+			if err := atomicfile.WriteBytes(path, 0o644, f.data); err != nil {
+				return st.end(err, "")
+			}
+			res.Outputs[f.kind] = path
+			st.outputs[f.file] = sha256Of(f.data)
+			n++
+		}
 	}
-	return st.end(nil, fmt.Sprintf("%d documents", len(jobs)))
+	return st.end(nil, fmt.Sprintf("%d documents", n))
 }
 
 func mergeFindings(results []platformResult, name, digest string) *facts.Report {
@@ -396,21 +410,13 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 		if multi {
 			platform = r.platform.String()
 		}
-		cdx, err := sbom.EncodeBytes(r.doc, sbom.CycloneDXJSON, cfg.Created)
-		if err != nil {
-			return st.end(err, "")
-		}
-		spdx, err := sbom.EncodeBytes(r.doc, sbom.SPDXJSON, cfg.Created)
-		if err != nil {
-			return st.end(err, "")
-		}
 		vuln, err := predicate.NewVuln(r.report, cfg.ToolVersion, cfg.Info.RunURL, cfg.Info.BuilderID, started, cfg.Now())
 		if err != nil {
 			return st.end(err, "")
 		}
 		stmts = append(stmts,
-			sign.Statement{PredicateType: predicate.CycloneDX, Predicate: cdx, Platform: platform},
-			sign.Statement{PredicateType: predicate.SPDX, Predicate: spdx, Platform: platform},
+			sign.Statement{PredicateType: predicate.CycloneDX, Predicate: r.cdx, Platform: platform},
+			sign.Statement{PredicateType: predicate.SPDX, Predicate: r.spdx, Platform: platform},
 			sign.Statement{PredicateType: predicate.Vuln, Predicate: vuln, Platform: platform},
 		)
 	}

@@ -184,7 +184,7 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	gen := file.NewTempDirGenerator("sealyard-sbom")
 	defer gen.Cleanup()
 
-	simg := stimage.New(img, gen, tmp,
+	simg := stimage.New(fastGzipImage{img}, gen, tmp,
 		stimage.WithManifestDigest(digest.String()),
 		stimage.WithManifest(raw),
 	)

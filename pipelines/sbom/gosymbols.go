@@ -85,11 +85,18 @@ func readFuncNames(res file.Resolver, loc file.Location) *funcNames {
 		return nil
 	}
 	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, maxBinaryRead))
-	if err != nil {
-		return nil
+	// Image files are unpacked on disk: read only the pclntab section.
+	var ra io.ReaderAt
+	if r, ok := rc.(io.ReaderAt); ok {
+		ra = r
+	} else {
+		data, err := io.ReadAll(io.LimitReader(rc, maxBinaryRead))
+		if err != nil {
+			return nil
+		}
+		ra = bytes.NewReader(data)
 	}
-	tab := pclntab(bytes.NewReader(data))
+	tab := pclntab(ra)
 	if tab == nil {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 
 	"github.com/spf13/cobra"
 )
@@ -71,6 +72,21 @@ func ExecuteEnv(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	return ExitError
 }
 
+func startCPUProfile(path string) (func() error, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
+}
+
 func newRoot(s *streams) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "sealyard",
@@ -90,6 +106,25 @@ Exit codes: 0 success, 1 the gate denied, 2 any error.`,
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.HiddenDefaultCmd = true
+	// Profiles for make bench (hidden: they are for developers).
+	var cpuProfile string
+	var stopProfile func() error
+	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile (pprof) to this file")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if cpuProfile == "" {
+			return nil
+		}
+		var err error
+		stopProfile, err = startCPUProfile(cpuProfile)
+		return err
+	}
+	root.PersistentPostRunE = func(cmd *cobra.Command, args []string) error {
+		if stopProfile != nil {
+			return stopProfile()
+		}
+		return nil
+	}
 	root.AddCommand(
 		newBuildCmd(s),
 		newPushCmd(s),

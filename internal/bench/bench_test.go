@@ -1,0 +1,245 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sealyard/sealyard/internal/testutil/debian"
+	"github.com/sealyard/sealyard/internal/testutil/distribution"
+	"github.com/sealyard/sealyard/internal/testutil/fixturecache"
+	"github.com/sealyard/sealyard/internal/testutil/peers"
+	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/build"
+	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/sign"
+)
+
+// basePackages are real Debian packages under the reference image's
+// programs: enough for the dpkg cataloger to have work.
+var basePackages = append([]string{"libc6", "libssl3", "openssl", "ca-certificates", "bash", "coreutils", "perl-base", "libsqlite3-0"}, debian.SmallBase...)
+
+// referenceImage is a docker save tarball of a Debian base with four real
+// Go programs (syft, grype, cosign, crane) in /usr/local/bin, cached by
+// its inputs. It is well over 100 MB.
+func referenceImage(b *testing.B) (string, int64) {
+	b.Helper()
+	tools := []peers.Tool{peers.Syft, peers.Grype, peers.Cosign, peers.Crane}
+	parts := []string{"bench-image-v1", runtime.Version()}
+	parts = append(parts, basePackages...)
+	var bins []string
+	for _, tl := range tools {
+		bins = append(bins, tl.Path(b))
+		parts = append(parts, tl.Package, tl.Version(b))
+	}
+	rootfs := debian.Rootfs(b, basePackages...)
+	dir := fixturecache.Dir(b, "bench-image", fixturecache.Key(parts...), func(dir string) error {
+		binDir := filepath.Join(dir, "bin")
+		if err := os.MkdirAll(binDir, 0o755); err != nil {
+			return err
+		}
+		for _, bin := range bins {
+			data, err := os.ReadFile(bin)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(binDir, filepath.Base(bin)), data, 0o755); err != nil {
+				return err
+			}
+		}
+		a, err := build.Build(context.Background(),
+			[]build.Source{build.Directory(rootfs, "/"), build.Directory(binDir, "/usr/local/bin")},
+			build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}),
+			build.WithCreated(time.Unix(1700000000, 0)),
+			build.WithEntrypoint("/usr/local/bin/crane"))
+		if err != nil {
+			return err
+		}
+		if err := image.Write(context.Background(), a, "docker-archive:"+filepath.Join(dir, "image.tar")); err != nil {
+			return err
+		}
+		return os.RemoveAll(binDir)
+	})
+	p := filepath.Join(dir, "image.tar")
+	fi, err := os.Stat(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if fi.Size() < 100<<20 {
+		b.Fatalf("the reference image is %d MB; it must be 100 MB or more", fi.Size()>>20)
+	}
+	return p, fi.Size()
+}
+
+// usage is what a process (or a chain of them) cost.
+type usage struct {
+	wall, cpu time.Duration
+	peakRSS   int64 // bytes, of the heaviest single process
+	heaviest  string
+	steps     []string
+	stepWall  map[string]time.Duration
+}
+
+func (u *usage) add(name string, wall time.Duration, ru *syscall.Rusage) {
+	if u.stepWall == nil {
+		u.stepWall = map[string]time.Duration{}
+	}
+	if _, ok := u.stepWall[name]; !ok {
+		u.steps = append(u.steps, name)
+	}
+	u.stepWall[name] += wall
+	u.wall += wall
+	u.cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	if rss := ru.Maxrss * 1024; rss > u.peakRSS {
+		u.peakRSS, u.heaviest = rss, name
+	}
+}
+
+type env struct {
+	vars  []string
+	stdin string
+}
+
+// measure runs one command and returns its wall time and rusage.
+func measure(b *testing.B, e env, name string, args ...string) (time.Duration, *syscall.Rusage, string) {
+	b.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Env = e.vars
+	cmd.Stdin = strings.NewReader(e.stdin)
+	var out strings.Builder
+	cmd.Stdout = &out
+	var errOut strings.Builder
+	cmd.Stderr = &errOut
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s %s: %v\n%s\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String(), errOut.String())
+	}
+	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage), out.String()
+}
+
+// BenchmarkRunVsChain times sealyard run (build skipped: the source is the
+// reference image) against syft → grype sbom: → crane push → cosign sign →
+// cosign attest (CycloneDX) → cosign attest (vuln), on the same image,
+// database and Distribution registry (TLS, auth), and prints wall time,
+// CPU time and peak memory of both and their ratios. sealyard runs with
+// --gate-mode audit so it always goes as far as the chain does, and it
+// does more: SPDX too, provenance and decision attestations, reports.
+func BenchmarkRunVsChain(b *testing.B) {
+	img, size := referenceImage(b)
+	dbDir := vulnfixture.DBDir(b)
+	reg := distribution.Start(b)
+	work := b.TempDir()
+	priv, _, err := sign.GenerateKeyPair(filepath.Join(work, "cosign"), []byte("bench-password"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sealyard := filepath.Join(work, "sealyard")
+	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	syft, grype, cosign, crane := peers.Syft.Path(b), peers.Grype.Path(b), peers.Cosign.Path(b), peers.Crane.Path(b)
+
+	// The peers read registry credentials from a Docker config and trust
+	// SSL_CERT_FILE; grype reads the same database sealyard does.
+	dockerDir := filepath.Join(work, "docker")
+	os.MkdirAll(dockerDir, 0o700)
+	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username + ":" + reg.Password))
+	os.WriteFile(filepath.Join(dockerDir, "config.json"), []byte(fmt.Sprintf(`{"auths": {%q: {"auth": %q}}}`, reg.Host, auth)), 0o600)
+	common := slices.Clip(append(os.Environ(), "COSIGN_PASSWORD=bench-password", "SOURCE_DATE_EPOCH=1700000000"))
+	peerEnv := env{vars: append(common, "DOCKER_CONFIG="+dockerDir, "SSL_CERT_FILE="+reg.CAFile,
+		"GRYPE_DB_CACHE_DIR="+dbDir, "GRYPE_DB_AUTO_UPDATE=false", "GRYPE_DB_VALIDATE_AGE=false",
+		"GRYPE_CHECK_FOR_APP_UPDATE=false", "SYFT_CHECK_FOR_APP_UPDATE=false",
+		"TUF_ROOT="+filepath.Join(work, "tuf"), "SIGSTORE_NO_CACHE=true")}
+	ourEnv := env{vars: append(common, "DOCKER_CONFIG="+filepath.Join(work, "none")), stdin: reg.Password}
+
+	// Warm the page cache, so neither side pays for the first read.
+	if data, err := os.ReadFile(img); err == nil {
+		_ = data
+	}
+
+	var ours, chain usage
+	var profile string
+	for i := 0; i < b.N; i++ {
+		// sealyard run, profiled on the first iteration.
+		out := filepath.Join(work, fmt.Sprintf("out-%d", i))
+		args := []string{"run", "docker-archive:" + img, "--to", fmt.Sprintf("%s/sealyard-%d:v1", reg.Host, i),
+			"--key", priv, "--skip-tlog-unsafe", "--db", dbDir, "--db-max-age", "0", "--gate-mode", "audit",
+			"--out", out, "--progress", "quiet", "--ca-file", reg.CAFile, "--username", reg.Username, "--password-stdin"}
+		if i == 0 {
+			profile = filepath.Join(work, "sealyard.cpu.pprof")
+			args = append(args, "--cpuprofile", profile)
+		}
+		wall, ru, _ := measure(b, ourEnv, sealyard, args...)
+		ours.add("sealyard run", wall, ru)
+
+		// The chain, one process after another, as a CI script runs it.
+		sbomFile, vulnFile := filepath.Join(work, fmt.Sprintf("sbom-%d.cdx.json", i)), filepath.Join(work, fmt.Sprintf("vuln-%d.json", i))
+		dst := fmt.Sprintf("%s/chain-%d:v1", reg.Host, i)
+		wall, ru, _ = measure(b, peerEnv, syft, "docker-archive:"+img, "-q", "-o", "cyclonedx-json="+sbomFile)
+		chain.add("syft", wall, ru)
+		wall, ru, _ = measure(b, peerEnv, grype, "sbom:"+sbomFile, "-q", "-o", "json", "--file", vulnFile)
+		chain.add("grype", wall, ru)
+		wall, ru, pushed := measure(b, peerEnv, crane, "push", img, dst)
+		chain.add("crane push", wall, ru)
+		ref := strings.TrimSpace(pushed)
+		wall, ru, _ = measure(b, peerEnv, cosign, "sign", "--key", priv, "--tlog-upload=false", "--yes", ref)
+		chain.add("cosign sign", wall, ru)
+		wall, ru, _ = measure(b, peerEnv, cosign, "attest", "--key", priv, "--tlog-upload=false", "--yes", "--type", "cyclonedx", "--predicate", sbomFile, ref)
+		chain.add("cosign attest cyclonedx", wall, ru)
+		wall, ru, _ = measure(b, peerEnv, cosign, "attest", "--key", priv, "--tlog-upload=false", "--yes", "--type", "vuln", "--predicate", vulnFile, ref)
+		chain.add("cosign attest vuln", wall, ru)
+	}
+	n := time.Duration(b.N)
+	mb := func(x int64) float64 { return float64(x) / (1 << 20) }
+	fmt.Printf("\nreference image: %s (%d MB docker save tarball), %d iteration(s), %d CPUs\n", filepath.Base(img), size>>20, b.N, runtime.NumCPU())
+	fmt.Printf("%-34s %10s %10s %14s\n", "", "wall", "CPU", "peak RSS")
+	fmt.Printf("%-34s %10s %10s %11.0f MB\n", "sealyard run", (ours.wall / n).Round(time.Millisecond), (ours.cpu / n).Round(time.Millisecond), mb(ours.peakRSS))
+	fmt.Printf("%-34s %10s %10s %11.0f MB (%s)\n", "syft→grype→crane→cosign×3", (chain.wall / n).Round(time.Millisecond), (chain.cpu / n).Round(time.Millisecond), mb(chain.peakRSS), chain.heaviest)
+	fmt.Printf("%-34s %10.2f %10.2f %14.2f\n", "ratio (sealyard / chain)", ours.wall.Seconds()/chain.wall.Seconds(), ours.cpu.Seconds()/chain.cpu.Seconds(), float64(ours.peakRSS)/float64(chain.peakRSS))
+	fmt.Printf("\nchain steps (wall):")
+	for _, st := range chain.steps {
+		fmt.Printf("  %s %s", st, (chain.stepWall[st] / n).Round(time.Millisecond))
+	}
+	fmt.Printf("\nsealyard stages (wall, first iteration, from audit.jsonl):")
+	if f, err := os.Open(filepath.Join(work, "out-0", "audit.jsonl")); err == nil {
+		dec := json.NewDecoder(f)
+		for {
+			var e struct {
+				Stage      string `json:"stage"`
+				DurationMS int64  `json:"durationMs"`
+			}
+			if dec.Decode(&e) != nil {
+				break
+			}
+			fmt.Printf("  %s %dms", e.Stage, e.DurationMS)
+		}
+		f.Close()
+	}
+	fmt.Println()
+	b.ReportMetric(ours.wall.Seconds()/float64(b.N), "sealyard-wall-s/op")
+	b.ReportMetric(chain.wall.Seconds()/float64(b.N), "chain-wall-s/op")
+	b.ReportMetric(ours.wall.Seconds()/chain.wall.Seconds(), "wall-ratio")
+	b.ReportMetric(float64(ours.peakRSS)/float64(chain.peakRSS), "rss-ratio")
+
+	// The profile's top entries, for whoever optimises next.
+	if top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", sealyard, profile).Output(); err == nil {
+		fmt.Println("\nsealyard run CPU profile (first iteration), top entries:")
+		sc := bufio.NewScanner(strings.NewReader(string(top)))
+		for sc.Scan() {
+			fmt.Println("  " + sc.Text())
+		}
+	}
+}
