@@ -41,6 +41,19 @@ func (l *Loaded) Close() error {
 	return c()
 }
 
+// OnClose adds f to what Close releases (after the artifact's own files).
+func (l *Loaded) OnClose(f func()) {
+	prev := l.cleanup
+	l.cleanup = func() error {
+		var err error
+		if prev != nil {
+			err = prev()
+		}
+		f()
+		return err
+	}
+}
+
 // Load resolves ref (see ParseRef) to an image or index.
 func Load(ctx context.Context, ref string, opts ...Option) (*Loaded, error) {
 	r, err := ParseRef(ref)

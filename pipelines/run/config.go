@@ -18,9 +18,10 @@ import (
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
 
-// DockerfileBuilder builds a directory holding a Dockerfile into an image;
-// the Dagger engine provides one (see pipelines/daggerbuild).
-type DockerfileBuilder func(ctx Context, dir string, platforms []v1.Platform) (image.Artifact, error)
+// DockerfileBuilder builds a directory holding a Dockerfile into an image,
+// and returns what releases it; the Dagger engine provides one (see
+// pipelines/daggerbuild).
+type DockerfileBuilder func(ctx Context, dir string, platforms []v1.Platform) (image.Artifact, func(), error)
 
 // Config is what a run needs. Source, Destination, DB, Policy and Signer
 // are required; New fills the rest with defaults.

@@ -249,11 +249,11 @@ func source(ctx context.Context, cfg *Config, t *tracker) (*loadedSource, error)
 		if cfg.Dockerfile == nil {
 			return nil, st.end(ErrDockerfileNeedsEngine, "")
 		}
-		a, err := cfg.Dockerfile(ctx, cfg.Source, cfg.Platforms)
+		a, release, err := cfg.Dockerfile(ctx, cfg.Source, cfg.Platforms)
 		if err != nil {
 			return nil, st.end(err, "")
 		}
-		return finishSource(st, a, func() {})
+		return finishSource(st, a, release)
 	case isDir:
 		return nil, st.end(fmt.Errorf("%q holds neither Go files nor a Dockerfile; give a Go main package, a Dockerfile directory or an image reference", cfg.Source), "")
 	default:

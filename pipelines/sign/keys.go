@@ -100,6 +100,29 @@ func LoadKey(ctx context.Context, ref string, password PasswordFunc) (*Key, erro
 	return &Key{sv: sv, ref: ref, pubPEM: pem}, nil
 }
 
+// KeyFromPEM loads a cosign private key (encrypted PEM) held in memory, as
+// a secret store hands it over (a Dagger secret, a CI variable). name
+// identifies the key in messages; the key bytes and the password never
+// appear in errors.
+func KeyFromPEM(name string, privPEM, password []byte) (*Key, error) {
+	if len(privPEM) == 0 {
+		return nil, fmt.Errorf("%w %s: empty", ErrKey, name)
+	}
+	sv, err := cosign.LoadPrivateKey(privPEM, password, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %s", ErrKey, name, redactKeyError(err))
+	}
+	pub, err := sv.PublicKey()
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: reading its public key: %w", ErrKey, name, err)
+	}
+	pem, err := cryptoutils.MarshalPublicKeyToPEM(pub)
+	if err != nil {
+		return nil, fmt.Errorf("%w %s: %w", ErrKey, name, err)
+	}
+	return &Key{sv: sv, ref: name, pubPEM: pem}, nil
+}
+
 // redactKeyError keeps the reason of a key error without echoing input:
 // the messages of the libraries below never carry key bytes, but a wrong
 // password is reported plainly.

@@ -218,3 +218,26 @@ func TestTlogIsTheDefault(t *testing.T) {
 		t.Fatal("a signature was stored although logging failed")
 	}
 }
+
+func TestKeyFromPEM(t *testing.T) {
+	k, priv, _ := testKey(t)
+	data, err := os.ReadFile(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := KeyFromPEM("the key secret", data, []byte("correct horse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mem.Fingerprint() != k.Fingerprint() || !strings.HasPrefix(mem.String(), "key the key secret (") {
+		t.Fatalf("key from PEM: %s, want the fingerprint of %s", mem, k)
+	}
+	for _, tc := range []struct {
+		pem, password string
+	}{{"", "x"}, {string(data), "wrong horse"}, {"-----BEGIN NOT A KEY-----\nAAAA\n-----END NOT A KEY-----\n", "x"}} {
+		_, err := KeyFromPEM("the key secret", []byte(tc.pem), []byte(tc.password))
+		if !errors.Is(err, ErrKey) || strings.Contains(err.Error(), tc.password) || (len(tc.pem) > 60 && strings.Contains(err.Error(), tc.pem[40:60])) {
+			t.Fatalf("KeyFromPEM(%.20q): %v", tc.pem, err)
+		}
+	}
+}

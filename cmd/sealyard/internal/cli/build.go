@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -27,6 +28,7 @@ type buildFlags struct {
 	ldflags     string
 	outputs     []string
 	reg         registryFlags
+	docker      dockerfileFlags
 }
 
 func newBuildCmd(s *streams) *cobra.Command {
@@ -41,6 +43,11 @@ A Go main package is compiled statically (CGO_ENABLED=0, -trimpath) into
 layers with --dir SRC:DEST. The base is scratch unless --base names an image.
 With several --platform values the result is an image index.
 
+With --engine dagger, the directory's Dockerfile is built by a Dagger engine
+instead (one is reachable inside dagger run or dagger call, through
+_EXPERIMENTAL_DAGGER_RUNNER_HOST, or by a dagger CLI on PATH), and the
+engine's image is written out unchanged.
+
 Builds are reproducible: set SOURCE_DATE_EPOCH to fix the creation time
 (otherwise the Unix epoch is used). Repository, commit and version annotations
 come from the CI environment or git.`,
@@ -48,7 +55,10 @@ come from the CI environment or git.`,
   sealyard build ./examples/hello --platform linux/amd64,linux/arm64 -o oci-dir:out
 
   # a static site on a base image, loaded into Docker
-  sealyard build --base oci-archive:base.tar --dir ./site:/srv/www -o docker:site:dev`,
+  sealyard build --base oci-archive:base.tar --dir ./site:/srv/www -o docker:site:dev
+
+  # a Dockerfile, built by a Dagger engine
+  sealyard build --engine dagger --dockerfile Dockerfile --build-arg GO_VERSION=1.26 . -o oci-archive:app.tar`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runBuild(cmd, s, f, args)
@@ -69,6 +79,7 @@ come from the CI environment or git.`,
 	fl.StringVar(&f.ldflags, "ldflags", "", "go build -ldflags")
 	fl.StringArrayVarP(&f.outputs, "output", "o", nil, "where to write the image: oci-dir:PATH, oci-archive:PATH, docker-archive:PATH or docker:NAME:TAG (repeatable)")
 	f.reg.register(cmd)
+	f.docker.register(cmd)
 	return cmd
 }
 
@@ -81,6 +92,26 @@ func runBuild(cmd *cobra.Command, s *streams, f *buildFlags, args []string) erro
 		if _, err := image.ParseRef(o); err != nil {
 			return err
 		}
+	}
+	switch f.docker.engine {
+	case "", "local":
+	case "dagger":
+		dir := "."
+		if len(args) == 1 {
+			dir = args[0]
+		}
+		platforms, err := image.ParsePlatforms(f.platforms)
+		if err != nil {
+			return err
+		}
+		l, err := f.docker.build(ctx, s, dir, platforms)
+		if err != nil {
+			return err
+		}
+		defer l.Close()
+		return writeBuilt(ctx, s, l.Artifact, f.outputs)
+	default:
+		return fmt.Errorf("--engine %q: want local (the daemonless Go builder) or dagger (a Dockerfile, built by a Dagger engine)", f.docker.engine)
 	}
 	var srcs []build.Source
 	dir := "."
@@ -155,11 +186,15 @@ func runBuild(cmd *cobra.Command, s *streams, f *buildFlags, args []string) erro
 	if err != nil {
 		return err
 	}
+	return writeBuilt(ctx, s, a, f.outputs)
+}
+
+func writeBuilt(ctx context.Context, s *streams, a image.Artifact, outputs []string) error {
 	digest, err := a.Digest()
 	if err != nil {
 		return err
 	}
-	for _, o := range f.outputs {
+	for _, o := range outputs {
 		s.logf("writing %s", o)
 		if err := image.Write(ctx, a, o); err != nil {
 			return err

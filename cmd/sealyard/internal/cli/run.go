@@ -27,6 +27,7 @@ type runFlags struct {
 	goFlags   []string
 	ldflags   string
 	progress  string
+	docker    dockerfileFlags
 	sign      signFlags
 	policy    policyFlags
 	db        dbFlags
@@ -80,6 +81,8 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	f.sign.register(cmd)
 	f.policy.register(cmd)
 	f.db.register(cmd)
+	f.docker.register(cmd)
+	_ = cmd.Flags().MarkHidden("engine") // run picks the builder from the source
 	return cmd
 }
 
@@ -139,7 +142,7 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		BuildOptions: []build.Option{build.WithGoEnv(f.goEnv...), build.WithGoFlags(f.goFlags...), build.WithLdflags(f.ldflags)},
 		Registry:     reg, DB: db, Policy: engine, GateOptions: gopts,
 		Signer: signer, SignOptions: f.sign.logOptions(), OutDir: f.out, Info: info, Created: created,
-		ToolVersion: versionInfo().Version, Dockerfile: dockerfileBuilder(s),
+		ToolVersion: versionInfo().Version, Dockerfile: dockerfileBuilder(s, &f.docker),
 	}
 	view, err := newProgress(f.progress, s.err)
 	if err != nil {

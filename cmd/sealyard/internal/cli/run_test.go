@@ -336,3 +336,32 @@ func checkNoSecrets(t *testing.T, secrets []string, outDir string, r result) {
 		}
 	}
 }
+
+// TestDockerfileWithoutEngine: no Dagger engine runs here, and both ways
+// into a Dockerfile build say so, with exit code 2 and nothing written.
+func TestDockerfileWithoutEngine(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
+	if _, err := exec.LookPath("dagger"); err == nil {
+		t.Fatal("a dagger CLI is on PATH; this test needs a machine without an engine")
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY . /\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "image.tar")
+	r := run(t, "", nil, "build", "--engine", "dagger", dir, "-o", "oci-archive:"+out)
+	if r.code != ExitError || !strings.Contains(r.stderr, "no Dagger engine is reachable") || !strings.Contains(r.stderr, "_EXPERIMENTAL_DAGGER_RUNNER_HOST") {
+		t.Fatalf("build --engine dagger: exit %d %q", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("an image was written without an engine")
+	}
+	r = run(t, "", nil, "build", "--engine", "docker", dir, "-o", "oci-archive:"+out)
+	if r.code != ExitError || !strings.Contains(r.stderr, "want local") {
+		t.Fatalf("build --engine docker: exit %d %q", r.code, r.stderr)
+	}
+	prefix := filepath.Join(t.TempDir(), "cosign")
+	run(t, "", map[string]string{"COSIGN_PASSWORD": "x"}, "keygen", "--output-key-prefix", prefix).mustSucceed(t)
+	r = run(t, "", map[string]string{"COSIGN_PASSWORD": "x"}, append([]string{"run", dir, "--to", "127.0.0.1:1/app:v1", "--key", prefix + ".key", "--out", t.TempDir()}, dbArgs(t)...)...)
+	if r.code != ExitError || !strings.Contains(r.stderr, "built by a Dagger engine") {
+		t.Fatalf("run on a Dockerfile: exit %d %q", r.code, r.stderr)
+	}
+}
