@@ -152,3 +152,34 @@ func TestDaggerIncludeCoversTheModule(t *testing.T) {
 		t.Fatal("without internal/atomicfile/** the include list still covers the module: the check cannot fail")
 	}
 }
+
+// TestWorkflowRunsTheModule: the workflow has a job that calls the module
+// with the engine version dagger.json pins.
+func TestWorkflowRunsTheModule(t *testing.T) {
+	c := readDaggerJSON(t)
+	data, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "sealyard.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wf := string(data)
+	if !strings.Contains(wf, "uses: dagger/dagger-for-github@") || !strings.Contains(wf, "verb: call") {
+		t.Fatal("no job runs dagger call")
+	}
+	if !strings.Contains(wf, `version: "`+strings.TrimPrefix(c.EngineVersion, "v")+`"`) {
+		t.Fatalf("the workflow's Dagger version is not dagger.json's %s", c.EngineVersion)
+	}
+	for _, fn := range regexp.MustCompile(`(?m)^\s+(ship|report) --`).FindAllStringSubmatch(wf, -1) {
+		if !strings.Contains(string(mustReadFile(t, filepath.Join(root, "ci", "main.go"))), "func (m *Sealyard) "+strings.ToUpper(fn[1][:1])+fn[1][1:]+"(") {
+			t.Fatalf("the workflow calls %s, which the module does not have", fn[1])
+		}
+	}
+}
+
+func mustReadFile(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
