@@ -22,6 +22,7 @@ func (m *Sealyard) Build(
 	ctx context.Context,
 	// The build context.
 	// +defaultPath="/"
+	// +ignore=[".git", "sealyard-out"]
 	source *dagger.Directory,
 	// The Dockerfile, relative to the context.
 	// +default="Dockerfile"
@@ -51,6 +52,7 @@ func (m *Sealyard) BuildGo(
 	ctx context.Context,
 	// The Go module.
 	// +defaultPath="/"
+	// +ignore=[".git", "sealyard-out"]
 	source *dagger.Directory,
 	// The main package, relative to the module.
 	// +default="."
@@ -276,6 +278,7 @@ func (m *Sealyard) Verify(
 func (m *Sealyard) Ship(
 	ctx context.Context,
 	// +defaultPath="/"
+	// +ignore=[".git", "sealyard-out"]
 	source *dagger.Directory,
 	// REGISTRY/REPOSITORY:TAG
 	ref string,
@@ -322,6 +325,7 @@ func (m *Sealyard) Ship(
 func (m *Sealyard) Report(
 	ctx context.Context,
 	// +defaultPath="/"
+	// +ignore=[".git", "sealyard-out"]
 	source *dagger.Directory,
 	ref string,
 	key *dagger.Secret,

@@ -66,6 +66,36 @@ func newBlockingProxy(t *testing.T, s *signing) *blockingProxy {
 
 func (p *blockingProxy) host() string { return strings.TrimPrefix(p.srv.URL, "https://") }
 
+// killWhileStoringSignature runs the sealyard binary with args (the
+// registry password on stdin), kills its process group (SIGKILL) as soon
+// as it tries to store a signature through p, then lets p pass requests
+// again. It returns what the process printed.
+func killWhileStoringSignature(t *testing.T, s *signing, p *blockingProxy, wait time.Duration, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(sealyardBinary(t), args...)
+	cmd.Stdin = strings.NewReader(s.reg.Password)
+	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+s.password, "SOURCE_DATE_EPOCH=1750000000")
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-p.seen:
+	case <-time.After(wait):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		t.Fatalf("sealyard %s never tried to store the signature:\n%s", args[0], logs.String())
+	}
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	p.blocked.Store(false)
+	return logs.String()
+}
+
 // TestCrashBetweenPushAndSign kills sealyard (SIGKILL) while it is storing
 // the signature of a pushed image, then reruns it: the digest gets signed,
 // and the registry ends with exactly one signature.
@@ -75,28 +105,8 @@ func TestCrashBetweenPushAndSign(t *testing.T) {
 	p := newBlockingProxy(t, s)
 	viaProxy := p.host() + ref[strings.Index(ref, "/"):]
 
-	cmd := exec.Command(sealyardBinary(t), "sign", viaProxy, "--key", s.priv, "--skip-tlog-unsafe",
+	killWhileStoringSignature(t, s, p, time.Minute, "sign", viaProxy, "--key", s.priv, "--skip-tlog-unsafe",
 		"--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin")
-	cmd.Stdin = strings.NewReader(s.reg.Password)
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+s.password)
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.seen:
-	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		cmd.Wait()
-		t.Fatalf("sealyard never tried to store the signature:\n%s", logs.String())
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	p.blocked.Store(false)
 	if n := signatureCount(t, s, ref); n != 0 {
 		t.Fatalf("%d signatures after the crash; the blocked one should not be stored", n)
 	}

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -149,7 +148,9 @@ func TestRunUnderGitLabCI(t *testing.T) {
 		"CI_REGISTRY": s.reg.Host, "CI_REGISTRY_USER": s.reg.Username, "CI_REGISTRY_PASSWORD": s.reg.Password,
 		"COSIGN_PASSWORD": s.password, "SOURCE_DATE_EPOCH": "1750000000",
 	}
-	args := append(s.runArgs(t, greeterCopy(t), "greeter", "--ca-file", s.reg.CAFile), fixedArgs...)
+	// No --out: in GitLab CI the reports go to $CI_PROJECT_DIR/sealyard-out.
+	args := []string{"run", greeterCopy(t), "--to", s.reg.Host + "/greeter:v1", "--key", s.priv, "--skip-tlog-unsafe", "--ca-file", s.reg.CAFile}
+	args = append(append(args, dbArgs(t)...), fixedArgs...)
 	r := run(t, "", env, args...).mustSucceed(t)
 
 	// Every report the template hands to artifacts:reports exists where it
@@ -264,29 +265,9 @@ func TestRunCrashLeavesNoTag(t *testing.T) {
 	args := append([]string{"run", src, "--to", p.host() + "/crashrun:v1", "--key", s.priv, "--skip-tlog-unsafe", "--progress", "plain",
 		"--out", t.TempDir(), "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"},
 		append(dbArgs(t), fixedArgs...)...)
-	cmd := exec.Command(sealyardBinary(t), args...)
-	cmd.Stdin = strings.NewReader(s.reg.Password)
-	cmd.Env = append(os.Environ(), "COSIGN_PASSWORD="+s.password, "SOURCE_DATE_EPOCH=1750000000")
-	var logs strings.Builder
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-p.seen:
-	case <-time.After(5 * time.Minute):
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		t.Fatalf("sealyard run never tried to store the signature:\n%s", logs.String())
-	}
-	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
-	p.blocked.Store(false)
-	if !strings.Contains(logs.String(), "push ") {
-		t.Fatalf("the run died before pushing:\n%s", logs.String())
+	logs := killWhileStoringSignature(t, s, p, 5*time.Minute, args...)
+	if !strings.Contains(logs, "push ") {
+		t.Fatalf("the run died before pushing:\n%s", logs)
 	}
 	repo, _ := name.NewRepository(s.reg.Host + "/crashrun")
 	tags, err := remote.List(repo, s.reg.Client(t).RemoteOptions(context.Background())...)
