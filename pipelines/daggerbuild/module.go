@@ -288,21 +288,18 @@ func (w *Workspace) Gate(ctx context.Context, ctr *dagger.Container, in GateInpu
 		return nil, err
 	}
 	pin := policy.Input{Image: img, Provenance: policy.ProvenanceFacts(cienv.Detect(ctx, ".", w.Getenv))}
-	imgs, err := image.Images(l.Artifact)
+	// The platforms are cataloged concurrently, as sealyard gate does.
+	docs, err := sbom.GenerateAll(ctx, l.Artifact, sbom.WithName("container"))
 	if err != nil {
 		return nil, err
 	}
-	for _, pi := range imgs {
-		doc, err := sbom.Generate(ctx, pi.Image)
-		if err != nil {
-			return nil, err
-		}
+	for _, doc := range docs {
 		rep, err := scan.Scan(ctx, scan.FromDocument(doc), d)
 		if err != nil {
 			return nil, err
 		}
-		pin.AddSBOM(pi.Platform.String(), sbom.Packages(doc))
-		pin.AddFindings(pi.Platform.String(), rep)
+		pin.AddSBOM(doc.Platform.String(), sbom.Packages(doc))
+		pin.AddFindings(doc.Platform.String(), rep)
 	}
 	dec, _, err := engine.Gate(ctx, pin, append(gopts, policy.WithNow(time.Now()))...)
 	if err != nil {
