@@ -8,7 +8,7 @@ clean := {
 		"reference": "registry.example.com/app:v1",
 		"digest": "sha256:1111111111111111111111111111111111111111111111111111111111111111",
 		"platforms": ["linux/amd64"],
-		"config": {"user": "65532", "env_names": ["PATH"], "labels": {"org.opencontainers.image.source": "https://github.com/acme/app"}},
+		"configs": [{"platform": "linux/amd64", "user": "65532", "env_names": ["PATH"], "labels": {"org.opencontainers.image.source": "https://github.com/acme/app"}, "secret_labels": []}],
 		"base": {"name": "registry.example.com/base:1", "digest": "sha256:2222222222222222222222222222222222222222222222222222222222222222"},
 	},
 	"sbom": {
@@ -19,6 +19,16 @@ clean := {
 	"findings": [],
 	"exceptions": {"applied": [], "expired": []},
 }
+
+# with_config changes the configuration of the clean image's one platform.
+with_config(c) := object.union(clean, {"image": object.union(clean.image, {"configs": [object.union(clean.image.configs[0], c)]})})
+
+# two_platforms is an index whose amd64 image is clean and whose arm64
+# image has the configuration c.
+two_platforms(c) := object.union(clean, {"image": object.union(clean.image, {
+	"platforms": ["linux/amd64", "linux/arm64"],
+	"configs": [clean.image.configs[0], object.union(clean.image.configs[0], object.union({"platform": "linux/arm64"}, c))],
+})})
 
 finding(overrides) := object.union(
 	{

@@ -7,26 +7,31 @@ import data.sealyard.lib
 
 root_users := {"", "0", "root", "0:0", "root:root", "0:root", "root:0"}
 
-runs_as_root if input.image.config.user in root_users
-
-root_violation := {
-	"rule": "SY-IMG-001",
-	"title": "Runs as root",
-	"msg": sprintf("the image runs as %s; set a non-root USER (sealyard build defaults to 65532)", [user_text]),
+# Every platform image is judged on its own configuration: an index whose
+# arm64 image runs as root is denied even when its amd64 image does not.
+root_configs contains c if {
+	some c in input.image.configs
+	c.user in root_users
 }
 
-user_text := "root (no USER set)" if {
-	input.image.config.user == ""
-} else := sprintf("user %q", [input.image.config.user])
+root_violation(c) := {
+	"rule": "SY-IMG-001",
+	"title": "Runs as root",
+	"msg": sprintf("the %s image runs as %s; set a non-root USER (sealyard build defaults to 65532)", [c.platform, user_text(c)]),
+}
+
+user_text(c) := "root (no USER set)" if {
+	c.user == ""
+} else := sprintf("user %q", [c.user])
 
 # SY-IMG-001: running as root denies, or warns when settings say so.
-deny contains root_violation if {
-	runs_as_root
+deny contains root_violation(c) if {
+	some c in root_configs
 	lib.settings.user.root == "deny"
 }
 
-warn contains root_violation if {
-	runs_as_root
+warn contains root_violation(c) if {
+	some c in root_configs
 	lib.settings.user.root == "warn"
 }
 

@@ -5,7 +5,7 @@ import rego.v1
 import data.sealyard.fixtures
 import data.sealyard.image
 
-as_user(u) := object.union(fixtures.clean, {"image": object.union(fixtures.clean.image, {"config": object.union(fixtures.clean.image.config, {"user": u})})})
+as_user(u) := fixtures.with_config({"user": u})
 
 test_sy_img_001_fires if {
 	some v in image.deny with input as as_user("")
@@ -16,7 +16,15 @@ test_sy_img_001_fires if {
 	not "SY-IMG-001" in fixtures.rules(image.deny) with input as as_user("root") with data.settings.user.root as "warn"
 }
 
+test_sy_img_001_fires_on_any_platform if {
+	some v in image.deny with input as fixtures.two_platforms({"user": "root"})
+	v.rule == "SY-IMG-001"
+	contains(v.msg, "linux/arm64")
+	not contains(v.msg, "linux/amd64")
+}
+
 test_sy_img_001_passes if {
+	not "SY-IMG-001" in fixtures.rules(image.deny) with input as fixtures.two_platforms({"user": "1000"})
 	not "SY-IMG-001" in fixtures.rules(image.deny) with input as as_user("65532")
 	not "SY-IMG-001" in fixtures.rules(image.deny) with input as as_user("app:app")
 }

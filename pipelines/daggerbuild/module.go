@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/facts"
@@ -283,29 +284,18 @@ func (w *Workspace) Gate(ctx context.Context, ctr *dagger.Container, in GateInpu
 		return nil, err
 	}
 	defer d.Close()
-	img, err := policy.ImageFacts("container", l.Artifact)
+	// The same assembly as sealyard gate: platforms cataloged
+	// concurrently, each scanned.
+	sc, err := assess.Image(ctx, "container", l.Artifact, d, cienv.Detect(ctx, ".", w.Getenv), sbom.WithName("container"))
 	if err != nil {
 		return nil, err
 	}
-	pin := policy.Input{Image: img, Provenance: policy.ProvenanceFacts(cienv.Detect(ctx, ".", w.Getenv))}
-	// The platforms are cataloged concurrently, as sealyard gate does.
-	docs, err := sbom.GenerateAll(ctx, l.Artifact, sbom.WithName("container"))
-	if err != nil {
-		return nil, err
-	}
-	for _, doc := range docs {
-		rep, err := scan.Scan(ctx, scan.FromDocument(doc), d)
-		if err != nil {
-			return nil, err
-		}
-		pin.AddSBOM(doc.Platform.String(), sbom.Packages(doc))
-		pin.AddFindings(doc.Platform.String(), rep)
-	}
+	pin := sc.Input
 	dec, _, err := engine.Gate(ctx, pin, append(gopts, policy.WithNow(time.Now()))...)
 	if err != nil {
 		return nil, err
 	}
-	data, err := json.MarshalIndent(dec, "", "  ")
+	data, err := facts.Encode(dec)
 	if err != nil {
 		return nil, err
 	}

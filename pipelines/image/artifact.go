@@ -33,11 +33,7 @@ func Images(a Artifact) ([]PlatformImage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading image config: %w", err)
 		}
-		p := cf.Platform()
-		if p == nil {
-			p = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture}
-		}
-		return []PlatformImage{{Platform: *p, Image: v}}, nil
+		return []PlatformImage{{Platform: configPlatform(cf), Image: v}}, nil
 	case v1.ImageIndex:
 		return indexImages(v, 0)
 	default:
@@ -82,10 +78,8 @@ func indexImages(idx v1.ImageIndex, depth int) ([]PlatformImage, error) {
 				if err != nil {
 					return nil, fmt.Errorf("reading config of image %s: %w", d.Digest, err)
 				}
-				p = cf.Platform()
-				if p == nil {
-					p = &v1.Platform{OS: cf.OS, Architecture: cf.Architecture}
-				}
+				c := configPlatform(cf)
+				p = &c
 			}
 			out = append(out, PlatformImage{Platform: *p, Image: img})
 		}
@@ -94,6 +88,18 @@ func indexImages(idx v1.ImageIndex, depth int) ([]PlatformImage, error) {
 		return nil, fmt.Errorf("image index lists no images")
 	}
 	return out, nil
+}
+
+// UnknownPlatform names the platform of an image whose config names none
+// (made by appending layers to an empty base, for example). Such an image
+// is still read, cataloged and gated; its platform reads "unknown".
+var UnknownPlatform = v1.Platform{OS: "unknown"}
+
+func configPlatform(cf *v1.ConfigFile) v1.Platform {
+	if p := cf.Platform(); p != nil && p.OS != "" {
+		return *p
+	}
+	return UnknownPlatform
 }
 
 // ParsePlatforms parses a comma-separated list such as

@@ -1,10 +1,10 @@
 package policy
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -48,9 +48,10 @@ func WithMode(m Mode) GateOption {
 	return func(o *gateOptions) { o.mode = m }
 }
 
-// Gate prepares in (baseline, VEX, exceptions), checks it against the
-// input schema, evaluates the policies and returns the decision together
-// with the input the policies saw.
+// Gate prepares in (redaction, baseline, VEX, exceptions), checks it
+// against the input schema, evaluates the policies and returns the
+// decision together with the input the policies saw. The decision's input
+// digest is of that input as facts.Encode writes it (policy-input.json).
 func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decision, *Input, error) {
 	o := &gateOptions{now: time.Now(), mode: Enforce}
 	for _, opt := range opts {
@@ -60,11 +61,12 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 		return nil, nil, fmt.Errorf("unknown gate mode %q (want enforce or audit)", o.mode)
 	}
 	in.Digests.Policy = e.digest
+	in.Image.Configs = append([]Config(nil), in.Image.Configs...)
+	e.redact(&in)
 	in.normalize()
 	if o.baseline != nil {
 		o.baseline.mark(in.Findings)
 	}
-	allFindings := len(in.Findings)
 	applyVEX(&in, o.vex)
 	var active []Exception
 	for _, ex := range o.exceptions {
@@ -78,28 +80,70 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 			in.Exceptions.Applied = append(in.Exceptions.Applied, ex.fact())
 		}
 	}
-	raw, err := json.Marshal(in)
+	raw, err := facts.Encode(in)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encoding the policy input: %w", err)
+	}
+	d, err := e.decide(ctx, &in, raw, o.mode, active)
 	if err != nil {
 		return nil, nil, err
 	}
+	return d, &in, nil
+}
+
+// Replay evaluates a policy input exactly as it was written
+// (policy-input.json, or its attestation) in the given mode, and returns
+// the decision the gate makes on it. The exceptions in force are the ones
+// the input lists as applied. Given the same policy bundle, it is the
+// decision the gate made then, byte for byte; the input must name this
+// bundle's digest.
+func (e *Engine) Replay(ctx context.Context, raw []byte, mode Mode) (*Decision, error) {
+	if mode != Enforce && mode != Audit {
+		return nil, fmt.Errorf("unknown gate mode %q (want enforce or audit)", mode)
+	}
 	if err := ValidateInput(raw); err != nil {
-		return nil, nil, err
+		return nil, err
+	}
+	var in Input
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return nil, fmt.Errorf("reading the policy input: %w", err)
+	}
+	if in.Digests.Policy != e.digest {
+		return nil, fmt.Errorf("%w: the input was judged by policy bundle %s; these policies are %s (give the same --policy and --policy-data)", ErrPolicyMismatch, in.Digests.Policy, e.digest)
+	}
+	var active []Exception
+	for _, f := range in.Exceptions.Applied {
+		active = append(active, exceptionOf(f))
+	}
+	return e.decide(ctx, &in, raw, mode, active)
+}
+
+// ErrPolicyMismatch is wrapped by Replay when the input was judged by
+// another policy bundle.
+var ErrPolicyMismatch = errors.New("policy bundle mismatch")
+
+// decide evaluates the prepared input (raw is its encoding) and builds
+// the decision.
+func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, active []Exception) (*Decision, error) {
+	if err := ValidateInput(raw); err != nil {
+		return nil, err
 	}
 	var doc any
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	deny, warn, err := e.evaluate(ctx, doc)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	sum := sha256.Sum256(raw)
 	d := &Decision{
 		SchemaVersion: DecisionSchema,
-		Mode:          o.mode,
+		Mode:          mode,
 		Image:         DecisionImage{Reference: in.Image.Reference, Digest: in.Image.Digest, Platforms: in.Image.Platforms},
 		VEX:           in.VEX.Applied,
-		Digests:       DecisionDigests{Image: in.Image.Digest, DB: in.Digests.DB, Policy: e.digest, Input: "sha256:" + hex.EncodeToString(sum[:])},
+		Digests:       DecisionDigests{Image: in.Image.Digest, DB: in.Digests.DB, Policy: e.digest, Input: facts.Digest(raw)},
 	}
 	d.Violations, d.Exceptions = suppress(dedupe(deny), active, in.Findings)
 	warnings, warnExceptions := suppress(dedupe(warn), active, in.Findings)
@@ -111,7 +155,8 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 	for _, a := range d.Exceptions {
 		d.Counts.SuppressedByException += len(a.Suppressed)
 	}
-	d.Counts.Findings = allFindings
+	// Findings counts what the scan found, before VEX removed any.
+	d.Counts.Findings = len(in.Findings) + d.Counts.SuppressedByVEX
 	d.Counts.Violations, d.Counts.Warnings = len(d.Violations), len(d.Warnings)
 	for _, f := range in.Findings {
 		switch f.Status {
@@ -125,11 +170,11 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 	d.Decision = "allow"
 	if len(d.Violations) > 0 {
 		d.Verdict = "fail"
-		if o.mode == Enforce {
+		if mode == Enforce {
 			d.Decision = "deny"
 		}
 	}
-	return d, &in, nil
+	return d, nil
 }
 
 // dedupe merges results that say the same thing (the same finding in two
@@ -179,6 +224,12 @@ func suppress(vs []Violation, active []Exception, findings []facts.Finding) ([]V
 	kept := []Violation{}
 	applied := map[int]*AppliedException{}
 	for _, v := range vs {
+		if v.Rule == RuleExpiredException {
+			// An expired exception is never waived, least of all by
+			// another exception.
+			kept = append(kept, v)
+			continue
+		}
 		covered := -1
 		for i, ex := range active {
 			if covers(ex, v, aliases) {

@@ -28,6 +28,7 @@ var ErrPolicy = errors.New("policy error")
 type Engine struct {
 	query    rego.PreparedEvalQuery
 	digest   string
+	secrets  secretPatterns
 	files    []string
 	packages [][]string // package paths, e.g. [sealyard vulnerabilities]
 }
@@ -149,7 +150,11 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
-	e := &Engine{query: pq, digest: bundleDigest(modules, dataSources)}
+	secrets, err := compileSecretPatterns(data)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{query: pq, digest: bundleDigest(modules, dataSources), secrets: secrets}
 	seen := map[string]bool{}
 	for _, m := range modules {
 		e.files = append(e.files, m.name)

@@ -14,9 +14,13 @@ import (
 // ErrBadExceptions is wrapped by errors about an exceptions file.
 var ErrBadExceptions = errors.New("bad exceptions file")
 
-// Exception waives violations. At least one selector (vulnerability,
-// package, rule, image) says what it covers; all the selectors given must
-// match. Reason, owner and expiry are required: an exception nobody owns,
+// RuleExpiredException is the rule an expired exception raises. No
+// exception can waive it.
+const RuleExpiredException = "SY-EXC-001"
+
+// Exception waives violations. It names what it covers (a vulnerability,
+// a package or a rule; an image selector only narrows it), and all the
+// selectors given must match. Reason, owner and expiry are required: an exception nobody owns,
 // or that never ends, is a governance gap.
 type Exception struct {
 	ID            string `yaml:"id" json:"id,omitempty"`
@@ -101,8 +105,14 @@ func (e *Exception) validate() error {
 	if len(missing) > 0 {
 		return fmt.Errorf("missing %s (every exception needs a reason, an owner and an expiry date)", strings.Join(missing, ", "))
 	}
-	if e.Vulnerability == "" && e.Package == "" && e.Rule == "" && e.Image == "" {
-		return errors.New("no selector: give at least one of vulnerability, package, rule or image")
+	if e.Vulnerability == "" && e.Package == "" && e.Rule == "" {
+		if e.Image != "" {
+			return fmt.Errorf("image %q alone would waive every rule for that image: name a vulnerability, a package or a rule (image only narrows an exception)", e.Image)
+		}
+		return errors.New("no selector: name a vulnerability, a package or a rule (and optionally an image)")
+	}
+	if strings.EqualFold(strings.TrimSpace(e.Rule), RuleExpiredException) {
+		return fmt.Errorf("rule %s (an expired exception) cannot be waived: renew or remove the expired exception instead", RuleExpiredException)
 	}
 	t, err := parseExpiry(e.Expires)
 	if err != nil {
@@ -141,6 +151,12 @@ func (e Exception) selector() string {
 		parts = append(parts, "image "+e.Image)
 	}
 	return strings.Join(parts, ", ")
+}
+
+// exceptionOf turns an applied exception recorded in a policy input back
+// into the exception, to replay a decision.
+func exceptionOf(f ExceptionFact) Exception {
+	return Exception{ID: f.ID, Vulnerability: f.Vulnerability, Package: f.Package, Rule: f.Rule, Image: f.Image, Reason: f.Reason, Owner: f.Owner, Expires: f.Expires}
 }
 
 func (e Exception) fact() ExceptionFact {

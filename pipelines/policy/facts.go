@@ -13,8 +13,9 @@ import (
 )
 
 // ImageFacts reads what the policies need from an image or index: its
-// digest, platforms, configuration (environment variables by name only)
-// and base image annotations. ref is how the user named it.
+// digest, platforms, the configuration of every platform image
+// (environment variables by name only) and base image annotations. ref is
+// how the user named it.
 func ImageFacts(ref string, a image.Artifact) (Image, error) {
 	d, err := a.Digest()
 	if err != nil {
@@ -26,40 +27,61 @@ func ImageFacts(ref string, a image.Artifact) (Image, error) {
 	}
 	out := Image{Reference: ref, Digest: d.String()}
 	for _, pi := range imgs {
-		out.Platforms = append(out.Platforms, pi.Platform.String())
+		cf, err := pi.Image.ConfigFile()
+		if err != nil {
+			return Image{}, fmt.Errorf("image config of %s: %w", pi.Platform, err)
+		}
+		var ann map[string]string
+		if m, err := pi.Image.Manifest(); err == nil {
+			ann = m.Annotations
+		}
+		out.AddConfig(pi.Platform.String(), cf, ann)
 	}
-	// Policies judge one configuration: the first platform's. Platform
-	// images of one build share it.
-	cf, err := imgs[0].Image.ConfigFile()
-	if err != nil {
-		return Image{}, fmt.Errorf("image config: %w", err)
+	out.Annotations = annotations(a)
+	if b := baseOf(out.Annotations); b != nil {
+		out.Base = b
+	} else if len(out.Configs) > 0 {
+		out.Base = out.Configs[0].Base
 	}
+	return out, nil
+}
+
+// AddConfig records the configuration of one platform image (and its
+// manifest's base annotations).
+func (img *Image) AddConfig(platform string, cf *v1.ConfigFile, manifestAnnotations map[string]string) {
 	c := cf.Config
-	out.Config = Config{
+	out := Config{
+		Platform:   platform,
 		User:       c.User,
 		Entrypoint: c.Entrypoint,
 		Cmd:        c.Cmd,
 		WorkingDir: c.WorkingDir,
-		Labels:     c.Labels,
+		Base:       baseOf(manifestAnnotations),
+	}
+	if len(c.Labels) > 0 {
+		out.Labels = make(map[string]string, len(c.Labels))
+		for k, v := range c.Labels {
+			out.Labels[k] = v
+		}
 	}
 	for _, e := range c.Env {
 		name, _, _ := strings.Cut(e, "=")
-		out.Config.EnvNames = append(out.Config.EnvNames, name)
+		out.EnvNames = append(out.EnvNames, name)
 	}
 	for p := range c.ExposedPorts {
-		out.Config.ExposedPorts = append(out.Config.ExposedPorts, p)
+		out.ExposedPorts = append(out.ExposedPorts, p)
 	}
-	sort.Strings(out.Config.ExposedPorts)
-	out.Annotations = annotations(a)
-	if n, dg := out.Annotations["org.opencontainers.image.base.name"], out.Annotations["org.opencontainers.image.base.digest"]; n != "" || dg != "" {
-		out.Base = &Base{Name: n, Digest: dg}
-	} else if m, err := imgs[0].Image.Manifest(); err == nil {
-		n, dg := m.Annotations["org.opencontainers.image.base.name"], m.Annotations["org.opencontainers.image.base.digest"]
-		if n != "" || dg != "" {
-			out.Base = &Base{Name: n, Digest: dg}
-		}
+	sort.Strings(out.ExposedPorts)
+	img.Platforms = append(img.Platforms, platform)
+	img.Configs = append(img.Configs, out)
+}
+
+func baseOf(ann map[string]string) *Base {
+	n, dg := ann["org.opencontainers.image.base.name"], ann["org.opencontainers.image.base.digest"]
+	if n == "" && dg == "" {
+		return nil
 	}
-	return out, nil
+	return &Base{Name: n, Digest: dg}
 }
 
 func annotations(a image.Artifact) map[string]string {

@@ -24,17 +24,22 @@ type Input struct {
 
 // Image describes the image being gated.
 type Image struct {
-	Reference   string            `json:"reference"`
-	Digest      string            `json:"digest"`
-	Platforms   []string          `json:"platforms"`
-	Config      Config            `json:"config"`
+	Reference string   `json:"reference"`
+	Digest    string   `json:"digest"`
+	Platforms []string `json:"platforms"`
+	// Configs holds each platform image's configuration: the image rules
+	// judge every one of them.
+	Configs     []Config          `json:"configs"`
 	Base        *Base             `json:"base,omitempty"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// Config is the image configuration the policies may judge. Environment
-// variables appear by name only: their values never reach a policy.
+// Config is the configuration of one platform image, as the policies may
+// judge it. Environment variables appear by name only: their values never
+// reach a policy. Label values that are credentials are redacted before
+// the policies (or any file) see them; SecretLabels names those labels.
 type Config struct {
+	Platform     string            `json:"platform"`
 	User         string            `json:"user"`
 	Entrypoint   []string          `json:"entrypoint,omitempty"`
 	Cmd          []string          `json:"cmd,omitempty"`
@@ -42,6 +47,8 @@ type Config struct {
 	EnvNames     []string          `json:"env_names"`
 	ExposedPorts []string          `json:"exposed_ports,omitempty"`
 	Labels       map[string]string `json:"labels"`
+	SecretLabels []string          `json:"secret_labels"`
+	Base         *Base             `json:"base,omitempty"`
 }
 
 // Base is the image's base, from its OCI base annotations.
@@ -120,12 +127,24 @@ func (in *Input) normalize() {
 	if in.Image.Platforms == nil {
 		in.Image.Platforms = []string{}
 	}
-	if in.Image.Config.EnvNames == nil {
-		in.Image.Config.EnvNames = []string{}
+	if in.Image.Configs == nil {
+		in.Image.Configs = []Config{}
 	}
-	if in.Image.Config.Labels == nil {
-		in.Image.Config.Labels = map[string]string{}
+	for i := range in.Image.Configs {
+		c := &in.Image.Configs[i]
+		if c.EnvNames == nil {
+			c.EnvNames = []string{}
+		}
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		if c.SecretLabels == nil {
+			c.SecretLabels = []string{}
+		}
+		sort.Strings(c.EnvNames)
+		sort.Strings(c.SecretLabels)
 	}
+	sort.Slice(in.Image.Configs, func(i, j int) bool { return in.Image.Configs[i].Platform < in.Image.Configs[j].Platform })
 	if in.SBOM.Platforms == nil {
 		in.SBOM.Platforms = []string{}
 	}
@@ -151,5 +170,4 @@ func (in *Input) normalize() {
 	}
 	sort.Strings(in.Image.Platforms)
 	sort.Strings(in.SBOM.Platforms)
-	sort.Strings(in.Image.Config.EnvNames)
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +45,7 @@ func input(fs ...facts.Finding) Input {
 			Reference: "registry.example.com/app:v1",
 			Digest:    "sha256:" + strings.Repeat("a", 64),
 			Platforms: []string{"linux/amd64"},
-			Config:    Config{User: "65532", EnvNames: []string{"PATH"}},
+			Configs:   []Config{{Platform: "linux/amd64", User: "65532", EnvNames: []string{"PATH"}}},
 		},
 		Findings: fs,
 		Digests:  Digests{DB: "sha256:" + strings.Repeat("b", 64)},
@@ -175,12 +176,14 @@ func TestExceptions(t *testing.T) {
 
 func TestExceptionsFileErrors(t *testing.T) {
 	tests := map[string]struct{ yaml, want string }{
-		"missing owner": {"exceptions:\n  - vulnerability: GO-1\n    reason: r\n    expires: 2027-01-01\n", "exception 1 (line 2): missing owner"},
-		"no selector":   {"exceptions:\n  - reason: r\n    owner: o\n    expires: 2027-01-01\n", "no selector"},
-		"bad date":      {"exceptions:\n  - rule: SY-VULN-001\n    reason: r\n    owner: o\n    expires: next week\n", "not a date"},
-		"unknown field": {"exceptions:\n  - rule: SY-VULN-001\n    reason: r\n    owner: o\n    expires: 2027-01-01\n    approver: x\n", "approver"},
-		"not YAML":      {"exceptions: [", "bad exceptions file"},
-		"empty":         {"", "empty"},
+		"missing owner":    {"exceptions:\n  - vulnerability: GO-1\n    reason: r\n    expires: 2027-01-01\n", "exception 1 (line 2): missing owner"},
+		"no selector":      {"exceptions:\n  - reason: r\n    owner: o\n    expires: 2027-01-01\n", "no selector"},
+		"image alone":      {"exceptions:\n  - image: registry.example.com/app\n    reason: r\n    owner: o\n    expires: 2027-01-01\n", "exception 1 (line 2): image \"registry.example.com/app\" alone would waive every rule"},
+		"waive SY-EXC-001": {"exceptions:\n  - rule: SY-EXC-001\n    reason: r\n    owner: o\n    expires: 2027-01-01\n", "SY-EXC-001 (an expired exception) cannot be waived"},
+		"bad date":         {"exceptions:\n  - rule: SY-VULN-001\n    reason: r\n    owner: o\n    expires: next week\n", "not a date"},
+		"unknown field":    {"exceptions:\n  - rule: SY-VULN-001\n    reason: r\n    owner: o\n    expires: 2027-01-01\n    approver: x\n", "approver"},
+		"not YAML":         {"exceptions: [", "bad exceptions file"},
+		"empty":            {"", "empty"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -310,7 +313,8 @@ func TestUserPolicyAndSettings(t *testing.T) {
 import rego.v1
 
 deny contains v if {
-	not input.image.config.labels["org.opencontainers.image.source"]
+	some c in input.image.configs
+	not c.labels["org.opencontainers.image.source"]
 	v := {"rule": "TEAM-001", "title": "Source label", "msg": "add the org.opencontainers.image.source label"}
 }
 `), 0o644)
@@ -318,7 +322,7 @@ deny contains v if {
 	os.WriteFile(data, []byte("settings:\n  user:\n    root: warn\n"), 0o644)
 	e := engine(t, WithPolicyDir(dir), WithDataFile(data))
 	in := input()
-	in.Image.Config.User = ""
+	in.Image.Configs[0].User = ""
 	d := gate(t, e, in)
 	if strings.Join(rules(d.Violations), ",") != "TEAM-001" || strings.Join(rules(d.Warnings), ",") != "SY-IMG-001" {
 		t.Fatalf("violations %v warnings %v", rules(d.Violations), rules(d.Warnings))
@@ -335,4 +339,120 @@ func TestInputSchema(t *testing.T) {
 	if !errors.Is(err, ErrBadInput) {
 		t.Fatalf("a bad input was evaluated: %v", err)
 	}
+}
+
+// An exception for a rule and image cannot waive an expired exception:
+// SY-EXC-001 stands whatever else is waived.
+func TestExpiredExceptionCannotBeWaived(t *testing.T) {
+	e := engine(t)
+	es := exceptions(t, `exceptions:
+  - vulnerability: GO-2021-0113
+    reason: r
+    owner: payments-team@example.com
+    expires: 2026-11-01
+  - rule: SY-VULN-001
+    image: registry.example.com/app
+    reason: everything for this image
+    owner: o
+    expires: 2027-01-01
+`)
+	d := gate(t, e, input(textFinding()), WithExceptions(es...))
+	if d.Decision != "deny" || strings.Join(rules(d.Violations), ",") != "SY-EXC-001" {
+		t.Fatalf("decision %s, violations %v; want a deny on SY-EXC-001 alone", d.Decision, rules(d.Violations))
+	}
+}
+
+// Every platform image is judged: an index whose amd64 image runs as a
+// user and whose arm64 image runs as root is denied, naming arm64.
+func TestEveryPlatformJudged(t *testing.T) {
+	in := input()
+	in.Image.Platforms = append(in.Image.Platforms, "linux/arm64")
+	in.Image.Configs = append(in.Image.Configs, Config{Platform: "linux/arm64", User: "root"})
+	in.AddSBOM("linux/arm64", nil)
+	d := gate(t, engine(t), in)
+	if d.Decision != "deny" || len(d.Violations) != 1 || d.Violations[0].Rule != "SY-IMG-001" || !strings.Contains(d.Violations[0].Message, "linux/arm64") {
+		t.Fatalf("decision %s, violations %+v", d.Decision, d.Violations)
+	}
+}
+
+// A label value that is a credential is redacted before the policies see
+// it, SY-SEC-002 still fires, and neither the input nor the decision
+// holds the value.
+func TestLabelSecretsRedacted(t *testing.T) {
+	secret := "AKIA" + "QWERTYUIOPASDFGH"
+	in := input()
+	in.Image.Configs[0].Labels = map[string]string{"build.note": secret, "deploy.token": "tok-" + "9f8e7d6c", "team": "payments"}
+	d, seen, err := engine(t).Gate(context.Background(), in, WithNow(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(rules(d.Violations), ","); got != "SY-SEC-002,SY-SEC-002" {
+		t.Fatalf("violations %v", got)
+	}
+	raw, _ := facts.Encode(seen)
+	dec, _ := facts.Encode(d)
+	for _, doc := range [][]byte{raw, dec} {
+		if bytes.Contains(doc, []byte(secret)) || bytes.Contains(doc, []byte("9f8e7d6c")) {
+			t.Fatalf("a label secret reached a document:\n%s", doc)
+		}
+	}
+	c := seen.Image.Configs[0]
+	if c.Labels["team"] != "payments" || !strings.HasPrefix(c.Labels["build.note"], "<redacted sha256:") || strings.Join(c.SecretLabels, ",") != "build.note,deploy.token" {
+		t.Fatalf("labels %v, secret labels %v", c.Labels, c.SecretLabels)
+	}
+	if in.Image.Configs[0].Labels["build.note"] != secret {
+		t.Fatal("Gate changed the caller's labels")
+	}
+}
+
+// The decision's input digest is of the input exactly as written, and a
+// replay of those bytes gives the same decision byte for byte; a changed
+// input or another policy bundle does not replay.
+func TestReplay(t *testing.T) {
+	e := engine(t)
+	es := exceptions(t, `exceptions:
+  - vulnerability: GO-2021-0113
+    reason: r
+    owner: o
+    expires: 2027-01-01
+`)
+	for _, opts := range [][]GateOption{nil, {WithExceptions(es...)}, {WithMode(Audit)}} {
+		d, seen, err := e.Gate(context.Background(), input(textFinding()), append([]GateOption{WithNow(now)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := facts.Encode(seen)
+		if d.Digests.Input != facts.Digest(raw) {
+			t.Fatalf("input digest %s, the written input hashes to %s", d.Digests.Input, facts.Digest(raw))
+		}
+		want, _ := facts.Encode(d)
+		again, err := e.Replay(context.Background(), raw, d.Mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := facts.Encode(again)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("replay differs:\n%s\nwant\n%s", got, want)
+		}
+	}
+	_, seen, _ := e.Gate(context.Background(), input(textFinding()), WithNow(now))
+	seen.Findings = []facts.Finding{}
+	tampered, _ := facts.Encode(seen)
+	d, err := e.Replay(context.Background(), tampered, Enforce)
+	if err != nil || d.Decision != "allow" {
+		t.Fatalf("replay of an input without findings: %v %v", d, err)
+	}
+	other := engine(t, WithDataFile(writeTemp(t, "settings:\n  user:\n    root: warn\n")))
+	if _, err := other.Replay(context.Background(), tampered, Enforce); !errors.Is(err, ErrPolicyMismatch) {
+		t.Fatalf("replay under another policy bundle: %v", err)
+	}
+}
+
+func writeTemp(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "data.yaml")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

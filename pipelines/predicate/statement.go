@@ -22,6 +22,9 @@ const (
 	Vuln            = "https://cosign.sigstore.dev/attestation/vuln/v1"
 	SLSAProvenance1 = "https://slsa.dev/provenance/v1"
 	VSA             = "https://slsa.dev/verification_summary/v1"
+	// PolicyInput is sealyard's policy input document (policy-input.json),
+	// attested beside the decision so that verify --gate can replay it.
+	PolicyInput = "https://sealyard.dev/policy-input/v1"
 )
 
 var shortNames = map[string]string{
@@ -31,6 +34,7 @@ var shortNames = map[string]string{
 	"vuln":            Vuln,
 	"slsaprovenance1": SLSAProvenance1,
 	"vsa":             VSA,
+	"policyinput":     PolicyInput,
 }
 
 // ParseType turns a short name (cyclonedx, spdx, vuln, slsaprovenance1,

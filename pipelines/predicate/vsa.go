@@ -2,6 +2,7 @@ package predicate
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -36,9 +37,12 @@ type DecisionInput struct {
 	// PolicyDigest, DBDigest, InputDigest and DecisionDigest are sha256:...
 	PolicyDigest, DBDigest, InputDigest, DecisionDigest string
 	// Violations are the rule ids that failed.
-	Violations  []string
-	ToolVersion string
-	Time        time.Time
+	Violations []string
+	// UnsafeSettings names the weakening settings the run used
+	// (skipping TLS verification, the transparency log, ...).
+	UnsafeSettings []string
+	ToolVersion    string
+	Time           time.Time
 }
 
 // NewVSA builds a verification summary of a gate decision.
@@ -54,6 +58,9 @@ func NewVSA(d DecisionInput) (json.RawMessage, error) {
 	for _, v := range d.Violations {
 		levels = append(levels, "SEALYARD_VIOLATION_"+strings.ReplaceAll(v, "-", "_"))
 	}
+	for _, u := range d.UnsafeSettings {
+		levels = append(levels, "SEALYARD_UNSAFE_"+strings.ToUpper(strings.NewReplacer("-", "_", "=", "_", ".", "_", ":", "_", "/", "_").Replace(strings.TrimLeft(u, "-"))))
+	}
 	v := VerificationSummary{
 		Verifier:           VSAVerifier{ID: "https://github.com/sealyard/sealyard/gate", Version: map[string]string{"sealyard": d.ToolVersion}},
 		TimeVerified:       d.Time.UTC(),
@@ -63,15 +70,69 @@ func NewVSA(d DecisionInput) (json.RawMessage, error) {
 		VerifiedLevels:     levels,
 	}
 	for _, in := range []struct{ uri, digest string }{
-		{"https://sealyard.dev/vulnerability-db", d.DBDigest},
-		{"https://sealyard.dev/policy-input", d.InputDigest},
-		{"https://sealyard.dev/decision", d.DecisionDigest},
+		{VSADBURI, d.DBDigest},
+		{VSAInputURI, d.InputDigest},
+		{VSADecisionURI, d.DecisionDigest},
 	} {
 		if in.digest != "" {
 			v.InputAttestations = append(v.InputAttestations, ResourceDescriptor{URI: in.uri, Digest: digestMap(in.digest)})
 		}
 	}
 	return json.Marshal(v)
+}
+
+// The URIs under which a VSA lists what the decision rests on. The input
+// and decision digests are sha256 of policy-input.json and decision.json
+// exactly as written.
+const (
+	VSADBURI       = "https://sealyard.dev/vulnerability-db"
+	VSAInputURI    = "https://sealyard.dev/policy-input"
+	VSADecisionURI = "https://sealyard.dev/decision"
+	// VSAAuditLevel marks a decision made in audit mode.
+	VSAAuditLevel = "SEALYARD_GATE_AUDIT_ONLY"
+)
+
+// ParseVSA reads a verification summary predicate.
+func ParseVSA(raw []byte) (*VerificationSummary, error) {
+	var v VerificationSummary
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("not a verification summary: %w", err)
+	}
+	if v.VerificationResult != "PASSED" && v.VerificationResult != "FAILED" {
+		return nil, fmt.Errorf("verification summary result %q is neither PASSED nor FAILED", v.VerificationResult)
+	}
+	return &v, nil
+}
+
+// Audit reports whether the decision was made in audit mode.
+func (v *VerificationSummary) Audit() bool {
+	for _, l := range v.VerifiedLevels {
+		if l == VSAAuditLevel {
+			return true
+		}
+	}
+	return false
+}
+
+// InputDigest returns the digest ("sha256:HEX") recorded for an input
+// attestation URI, or "".
+func (v *VerificationSummary) InputDigest(uri string) string {
+	for _, in := range v.InputAttestations {
+		if in.URI == uri {
+			for algo, hex := range in.Digest {
+				return algo + ":" + hex
+			}
+		}
+	}
+	return ""
+}
+
+// PolicyDigest is the digest of the policy bundle the decision used.
+func (v *VerificationSummary) PolicyDigest() string {
+	for algo, hex := range v.Policy.Digest {
+		return algo + ":" + hex
+	}
+	return ""
 }
 
 func digestMap(d string) map[string]string {

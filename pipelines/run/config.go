@@ -62,6 +62,11 @@ type Config struct {
 	Events func(Event)
 	// Dockerfile builds Dockerfile sources; without it they are an error.
 	Dockerfile DockerfileBuilder
+	// UnsafeSettings names the weakening settings in force (skipped TLS
+	// verification, plain HTTP, no transparency log, audit mode, custom
+	// Fulcio or Rekor): they are printed in the summary and recorded in
+	// audit.jsonl and the verification summary.
+	UnsafeSettings []string
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -18,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sealyard/sealyard/internal/atomicfile"
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
@@ -141,7 +141,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 		docsWG.Wait()
 		return err
 	}
-	decision, err := gate(ctx, cfg, t, img, results)
+	decision, inputJSON, err := gate(ctx, cfg, t, img, results)
 	docsWG.Wait()
 	if err != nil {
 		return err
@@ -153,7 +153,11 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	if err := writeJSON(cfg, res, "findings", "findings.json", findings); err != nil {
 		return err
 	}
-	if err := writeJSON(cfg, res, "decision", "decision.json", decision); err != nil {
+	decisionJSON, err := facts.Encode(decision)
+	if err != nil {
+		return fmt.Errorf("encoding the decision: %w", err)
+	}
+	if err := writeBytes(cfg, res, "decision", "decision.json", decisionJSON); err != nil {
 		return err
 	}
 	if err := writeReports(cfg, t, res, findings, dst, started); err != nil {
@@ -194,7 +198,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	st.end(nil, cfg.Signer.String())
 
 	// Attest: SBOMs and scans per platform, provenance and the decision.
-	if err := attest(ctx, cfg, t, pushed, img, results, decision, started); err != nil {
+	if err := attest(ctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON}, started); err != nil {
 		return err
 	}
 
@@ -379,28 +383,40 @@ func mergeFindings(results []platformResult, name, digest string) *facts.Report 
 	return out
 }
 
-func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, results []platformResult) (*facts.Decision, error) {
+func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, results []platformResult) (*facts.Decision, []byte, error) {
 	st := t.begin("gate", map[string]string{"db": cfg.DB.Status().Digest, "policy": cfg.Policy.Digest()})
-	in := policy.Input{Image: img, Provenance: policy.ProvenanceFacts(cfg.Info)}
+	var platforms []assess.Platform
 	for _, r := range results {
-		in.AddSBOM(r.platform.String(), sbom.Packages(r.doc))
-		in.AddFindings(r.platform.String(), r.report)
+		platforms = append(platforms, assess.Platform{Name: r.platform.String(), Packages: sbom.Packages(r.doc), HasSBOM: true, Report: r.report})
 	}
+	in := assess.Assemble(img, policy.ProvenanceFacts(cfg.Info), platforms)
 	d, seen, err := cfg.Policy.Gate(ctx, in, append(cfg.GateOptions, policy.WithNow(cfg.Now()))...)
 	if err != nil {
-		return nil, st.end(err, "")
+		return nil, nil, st.end(err, "")
 	}
-	if err := writeFile(cfg, "policy-input.json", seen); err != nil {
-		return nil, st.end(err, "")
+	raw, err := facts.Encode(seen)
+	if err != nil {
+		return nil, nil, st.end(fmt.Errorf("encoding the policy input: %w", err), "")
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(cfg.OutDir, "policy-input.json"), 0o644, raw); err != nil {
+		return nil, nil, st.end(err, "")
 	}
 	st.inputs["image"] = img.Digest
 	st.outputs["input"] = d.Digests.Input
 	st.extra = func(e *auditEntry) { e.Decision = d.Decision }
 	st.end(nil, fmt.Sprintf("%s (%d violations, %d warnings)", d.Decision, len(d.Violations), len(d.Warnings)))
-	return d, nil
+	return d, raw, nil
 }
 
-func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img policy.Image, results []platformResult, decision *facts.Decision, started time.Time) error {
+// gated is the gate's decision with the exact bytes of decision.json and
+// policy-input.json, whose digests the verification summary records.
+type gated struct {
+	decision            *facts.Decision
+	decisionJSON, input []byte
+}
+
+func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img policy.Image, results []platformResult, g gated, started time.Time) error {
+	decision := g.decision
 	st := t.begin("attest", map[string]string{"image": d.String()})
 	st.extra = func(e *auditEntry) { e.Signer = cfg.Signer.String() }
 	var stmts []sign.Statement
@@ -435,7 +451,6 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 	if err != nil {
 		return st.end(err, "")
 	}
-	decisionJSON, _ := json.Marshal(decision)
 	var violations []string
 	for _, v := range decision.Violations {
 		violations = append(violations, v.Rule)
@@ -443,8 +458,8 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 	vsa, err := predicate.NewVSA(predicate.DecisionInput{
 		Passed: decision.Verdict == "pass", Audit: decision.Mode == facts.Audit,
 		ResourceURI: d.String(), PolicyDigest: decision.Digests.Policy, DBDigest: decision.Digests.DB,
-		InputDigest: decision.Digests.Input, DecisionDigest: sha256Of(decisionJSON),
-		Violations: violations, ToolVersion: cfg.ToolVersion, Time: cfg.Now(),
+		InputDigest: facts.Digest(g.input), DecisionDigest: facts.Digest(g.decisionJSON),
+		Violations: violations, UnsafeSettings: cfg.UnsafeSettings, ToolVersion: cfg.ToolVersion, Time: cfg.Now(),
 	})
 	if err != nil {
 		return st.end(err, "")
@@ -452,6 +467,7 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 	stmts = append(stmts,
 		sign.Statement{PredicateType: predicate.SLSAProvenance1, Predicate: prov},
 		sign.Statement{PredicateType: predicate.VSA, Predicate: vsa},
+		sign.Statement{PredicateType: predicate.PolicyInput, Predicate: g.input},
 	)
 	opts := append([]sign.Option{sign.WithRegistry(cfg.Registry)}, cfg.SignOptions...)
 	if _, err := sign.AttestAll(ctx, d, cfg.Signer, stmts, opts...); err != nil {
@@ -530,11 +546,20 @@ func writeJSON(cfg *Config, res *Result, kind, file string, v any) error {
 }
 
 func writeFile(cfg *Config, file string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
+	data, err := facts.Encode(v)
 	if err != nil {
+		return fmt.Errorf("encoding %s: %w", file, err)
+	}
+	return atomicfile.WriteBytes(filepath.Join(cfg.OutDir, file), 0o644, data)
+}
+
+func writeBytes(cfg *Config, res *Result, kind, file string, data []byte) error {
+	p := filepath.Join(cfg.OutDir, file)
+	if err := atomicfile.WriteBytes(p, 0o644, data); err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(filepath.Join(cfg.OutDir, file), 0o644, append(data, '\n'))
+	res.Outputs[kind] = p
+	return nil
 }
 
 func hasGoFiles(dir string) bool {

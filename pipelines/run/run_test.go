@@ -18,6 +18,7 @@ import (
 	"github.com/sealyard/sealyard/internal/testutil/distribution"
 	"github.com/sealyard/sealyard/internal/testutil/schemas"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/facts"
@@ -283,16 +284,46 @@ func TestAuditModeShipsAndSaysSo(t *testing.T) {
 	}
 	ctx := context.Background()
 	v, _ := sign.LoadVerifier(ctx, f.pub)
-	vr, err := verify.Verify(ctx, res.Pushed, verify.WithKey(v, f.pub), verify.WithRegistry(f.client), verify.WithoutTlogUnsafe(), verify.WithRequire("decision"))
+	base := []verify.Option{verify.WithKey(v, f.pub), verify.WithRegistry(f.client), verify.WithoutTlogUnsafe(), verify.WithRequire("decision")}
+	// The image shipped, but its signed decision says FAILED: verifying
+	// it as gated must fail.
+	_, err = verify.Verify(ctx, res.Pushed, base...)
+	if !errors.Is(err, verify.ErrVerification) || !strings.Contains(err.Error(), "FAILED the policies in audit mode") {
+		t.Fatalf("verify --require decision on an audit-mode FAILED decision: %v", err)
+	}
+	// Accepting audit-mode results is an explicit choice.
+	vr, err := verify.Verify(ctx, res.Pushed, append(base, verify.WithAuditDecisionsUnsafe())...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var summary predicate.VerificationSummary
-	if err := json.Unmarshal(vr.Attested(predicate.VSA)[0].Predicate, &summary); err != nil {
+	if vr.Decision == nil || vr.Decision.Result != "FAILED" || vr.Decision.Mode != "audit" || vr.Decision.Policy != res.Decision.Digests.Policy || vr.Decision.DB != res.Decision.Digests.DB {
+		t.Fatalf("the attested decision of an audit run: %+v", vr.Decision)
+	}
+	// The digests are of the files as written.
+	if vr.Decision.Decision != sha256Of(mustRead(t, res.Outputs["decision"])) || vr.Decision.Input != sha256Of(mustRead(t, filepath.Join(cfg.OutDir, "policy-input.json"))) {
+		t.Fatalf("attested digests %s %s do not match decision.json and policy-input.json", vr.Decision.Decision, vr.Decision.Input)
+	}
+	// The verdict replays from the attested input.
+	rp, err := assess.Replay(ctx, vr, cfg.Policy)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if summary.VerificationResult != "FAILED" || !strings.Contains(strings.Join(summary.VerifiedLevels, " "), "SEALYARD_GATE_AUDIT_ONLY") {
-		t.Fatalf("the attested decision of an audit run: %s %v", summary.VerificationResult, summary.VerifiedLevels)
+	if rp.Decision.Verdict != "fail" || rp.Decision.Mode != facts.Audit {
+		t.Fatalf("replayed %s in %s mode", rp.Decision.Verdict, rp.Decision.Mode)
+	}
+	// A policy bundle that differs does not replay.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "d.yaml"), []byte("settings:\n  user:\n    root: warn\n"), 0o644)
+	other, err := policy.New(ctx, policy.WithDataFile(filepath.Join(dir, "d.yaml")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := assess.Replay(ctx, vr, other); !errors.Is(err, assess.ErrReplayMismatch) {
+		t.Fatalf("replay with another policy bundle: %v", err)
+	}
+	// A policy digest that is not the attested one is refused.
+	if _, err := verify.Verify(ctx, res.Pushed, append(base, verify.WithAuditDecisionsUnsafe(), verify.WithPolicyDigest(other.Digest()))...); !errors.Is(err, verify.ErrVerification) {
+		t.Fatalf("verify with another --policy-digest: %v", err)
 	}
 }
 

@@ -40,6 +40,9 @@ type options struct {
 	trusted    root.TrustedMaterial
 	require    []string
 	skipTlog   bool
+
+	policyDigest string
+	auditOK      bool
 }
 
 // WithKey accepts signatures made by the key behind v (ref names it in
@@ -133,6 +136,8 @@ type Result struct {
 	Digest       string        `json:"digest"`
 	Signatures   []Signature   `json:"signatures"`
 	Attestations []Attestation `json:"attestations"`
+	// Decision is the gate's attested decision, when one verified.
+	Decision *Decision `json:"decision,omitempty"`
 }
 
 // Attested returns the verified statements of a predicate type.
@@ -304,8 +309,34 @@ func (o *options) attestations(ctx context.Context, d name.Digest, h v1.Hash, co
 			PredicateType: stmt.PredicateType, Platform: stmt.Platform(), Subjects: stmt.SubjectDigests(), Signer: signerOf(a), Statement: stmt,
 		})
 	}
+	var rejectedDecisions []string
+	for _, a := range res.Attestations {
+		if a.PredicateType != predicate.VSA {
+			continue
+		}
+		v, err := predicate.ParseVSA(a.Statement.Predicate)
+		if err != nil {
+			rejectedDecisions = append(rejectedDecisions, err.Error())
+			continue
+		}
+		dec := decisionOf(v, a.Signer)
+		if why := o.judge(dec, d.DigestStr()); why != "" {
+			rejectedDecisions = append(rejectedDecisions, why)
+			if res.Decision == nil {
+				res.Decision = dec
+			}
+			continue
+		}
+		res.Decision = dec
+	}
 	var missing []string
 	for _, req := range o.require {
+		if req == "decision" && len(rejectedDecisions) > 0 {
+			// Every verified decision must be acceptable: a FAILED one
+			// beside a PASSED one is not a pass.
+			return fmt.Errorf("%w: expected a decision that PASSED the gate for %s, signed by %s; found: %s",
+				ErrVerification, d.DigestStr(), o.expected(), strings.Join(rejectedDecisions, "; "))
+		}
 		ok := false
 		for _, t := range predicate.Requirements[req] {
 			if len(res.Attested(t)) > 0 {

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,14 +9,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/cienv"
-	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
-	"github.com/sealyard/sealyard/pipelines/scan"
 )
 
 type gateFlags struct {
@@ -217,99 +214,42 @@ func gateInputFromImage(cmd *cobra.Command, s *streams, f *gateFlags, ref string
 		return policy.Input{}, err
 	}
 	defer loaded.Close()
-	img, err := policy.ImageFacts(ref, loaded.Artifact)
-	if err != nil {
-		return policy.Input{}, err
-	}
-	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
 	s.logf("cataloging %s", ref)
-	docs, err := sbom.GenerateAll(cmd.Context(), loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+	sc, err := assess.Image(cmd.Context(), ref, loaded.Artifact, db, cienv.Detect(cmd.Context(), ".", s.getenv),
+		sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
 	if err != nil {
 		return policy.Input{}, err
 	}
-	for _, d := range docs {
-		in.AddSBOM(d.Platform.String(), sbom.Packages(d))
-		rep, err := scan.Scan(cmd.Context(), scan.FromDocument(d), db)
-		if err != nil {
-			return policy.Input{}, err
-		}
-		in.AddFindings(d.Platform.String(), rep)
-	}
-	in.Digests.DB = db.Status().Digest
-	return in, nil
-}
-
-// provenance takes the source from the image's own annotations when it
-// has them, and the CI system from where the gate runs.
-func provenance(cmd *cobra.Command, s *streams, img policy.Image) policy.Provenance {
-	p := policy.ProvenanceFacts(cienv.Detect(cmd.Context(), ".", s.getenv))
-	labels := img.Config.Labels
-	for _, m := range []map[string]string{labels, img.Annotations} {
-		if v := m["org.opencontainers.image.source"]; v != "" {
-			p.SourceRepo = v
-		}
-		if v := m["org.opencontainers.image.revision"]; v != "" {
-			p.Commit = v
-		}
-	}
-	return p
+	return sc.Input, nil
 }
 
 func gateInputFromFiles(cmd *cobra.Command, s *streams, f *gateFlags) (policy.Input, error) {
 	if f.imageConfig == "" {
 		return policy.Input{}, fmt.Errorf("give an IMAGE, or --image-config with --sbom and --scan")
 	}
+	files := assess.Files{Reference: f.imageRef, Digest: f.imageDigest}
 	raw, err := os.ReadFile(f.imageConfig)
 	if err != nil {
 		return policy.Input{}, fmt.Errorf("image config: %w", err)
 	}
-	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
-	if err != nil || cf.Architecture == "" {
-		return policy.Input{}, fmt.Errorf("image config %q is not an OCI image config (from crane config IMAGE): %v", f.imageConfig, err)
-	}
-	platform := (&v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}).String()
-	img := policy.Image{
-		Reference: f.imageRef,
-		Digest:    f.imageDigest,
-		Platforms: []string{platform},
-		Config:    policy.Config{User: cf.Config.User, Entrypoint: cf.Config.Entrypoint, Cmd: cf.Config.Cmd, WorkingDir: cf.Config.WorkingDir, Labels: cf.Config.Labels},
-	}
-	for _, e := range cf.Config.Env {
-		n, _, _ := strings.Cut(e, "=")
-		img.Config.EnvNames = append(img.Config.EnvNames, n)
-	}
-	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
+	files.Config = raw
 	for _, p := range f.sboms {
-		fh, err := os.Open(p)
+		data, err := os.ReadFile(p)
 		if err != nil {
 			return policy.Input{}, fmt.Errorf("SBOM: %w", err)
 		}
-		doc, _, err := sbom.Decode(fh)
-		fh.Close()
-		if err != nil {
-			return policy.Input{}, fmt.Errorf("%s: %w", p, err)
-		}
-		d := &sbom.Document{SBOM: doc}
-		pl := platform
-		if in := scanPlatform(doc); in != "" {
-			pl = in
-		}
-		in.AddSBOM(pl, sbom.Packages(d))
+		files.SBOMs, files.SBOMNames = append(files.SBOMs, data), append(files.SBOMNames, p)
 	}
 	for _, p := range f.scans {
 		data, err := os.ReadFile(p)
 		if err != nil {
 			return policy.Input{}, fmt.Errorf("findings: %w", err)
 		}
-		var rep facts.Report
-		if err := json.Unmarshal(data, &rep); err != nil || rep.SchemaVersion != facts.FindingsSchema {
-			return policy.Input{}, fmt.Errorf("%s is not a findings document (%s) from sealyard scan -o json", p, facts.FindingsSchema)
-		}
-		pl := platform
-		if rep.Image != nil && rep.Image.Platform != "" {
-			pl = rep.Image.Platform
-		}
-		in.AddFindings(pl, &rep)
+		files.Findings, files.FindingsNames = append(files.Findings, data), append(files.FindingsNames, p)
+	}
+	in, err := assess.FromFiles(files, cienv.Detect(cmd.Context(), ".", s.getenv))
+	if err != nil {
+		return policy.Input{}, fmt.Errorf("%s: %w", f.imageConfig, err)
 	}
 	return in, nil
 }

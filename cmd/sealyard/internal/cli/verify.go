@@ -1,20 +1,20 @@
 package cli
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/sealyard/sealyard/pipelines/assess"
+	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
-	"github.com/sealyard/sealyard/pipelines/predicate"
-	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/sign"
 	"github.com/sealyard/sealyard/pipelines/verify"
 )
@@ -28,6 +28,8 @@ type verifyFlags struct {
 	require        []string
 	skipTlog       bool
 	gate           bool
+	allowAudit     bool
+	policyDigest   string
 	policy         policyFlags
 	outputs        []string
 	reg            registryFlags
@@ -43,7 +45,13 @@ func newVerifyCmd(s *streams) *cobra.Command {
     identity (--certificate-identity[-regexp] and --certificate-oidc-issuer);
   - the attestations named by --require (sbom, vuln, provenance, decision) exist,
     are signed the same way, and are about that digest;
-  - with --gate or --policy, the gate passes on the attested SBOM and findings.
+  - --require decision accepts only a decision that PASSED the gate for this
+    digest (and, with --policy-digest, under that policy bundle); a decision
+    that FAILED in audit mode only with --allow-audit-decision;
+  - --gate replays the attested decision: it recomputes it from the attested
+    policy input (the SBOMs and findings) with the policies, and compares it
+    byte for byte with the attested decision;
+  - --policy DIR gates the attested SBOMs and findings anew with other policies.
 
 When a check fails, the message says what was expected and what was found.
 Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
@@ -65,7 +73,9 @@ Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision (comma-separated)")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
 	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
-	fl.BoolVar(&f.gate, "gate", false, "re-run the gate on the attested SBOM and findings")
+	fl.BoolVar(&f.gate, "gate", false, "replay the attested decision from the attested policy input and compare it (implies --require decision)")
+	fl.BoolVar(&f.allowAudit, "allow-audit-decision", false, "accept a decision that FAILED the policies in audit mode (the image shipped ungated; unsafe)")
+	fl.StringVar(&f.policyDigest, "policy-digest", "", "require the attested decision to have used this policy bundle (sha256:...)")
 	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
 	f.policy.register(cmd)
 	f.reg.register(cmd)
@@ -82,7 +92,17 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 	if err != nil {
 		return err
 	}
-	opts := []verify.Option{verify.WithRegistry(reg), verify.WithRequire(f.require...)}
+	require := f.require
+	if f.gate {
+		require = append(require, "decision")
+	}
+	opts := []verify.Option{verify.WithRegistry(reg), verify.WithRequire(require...)}
+	if f.allowAudit {
+		opts = append(opts, verify.WithAuditDecisionsUnsafe())
+	}
+	if f.policyDigest != "" {
+		opts = append(opts, verify.WithPolicyDigest(f.policyDigest))
+	}
 	switch {
 	case f.key != "" && (f.identity != "" || f.identityRegexp != ""):
 		return fmt.Errorf("give --key or a keyless identity, not both")
@@ -117,7 +137,22 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 		return err
 	}
 	var decision *policy.Decision
-	if f.gate || len(f.policy.dirs) > 0 {
+	var replayErr error
+	switch {
+	case f.gate:
+		engine, _, err := f.policy.engine(cmd)
+		if err != nil {
+			return err
+		}
+		rp, err := assess.Replay(ctx, res, engine)
+		if rp != nil {
+			decision = rp.Decision
+		}
+		if err != nil && !errors.Is(err, verify.ErrVerification) {
+			return err
+		}
+		replayErr = err
+	case len(f.policy.dirs) > 0:
 		decision, err = gateAttested(cmd, s, f, res, reg)
 		if err != nil {
 			return err
@@ -128,7 +163,7 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 			if o.format == "json" {
 				return writeJSON(w, struct {
 					*verify.Result
-					Decision *policy.Decision `json:"decision,omitempty"`
+					Gate *policy.Decision `json:"gate,omitempty"`
 				}{res, decision})
 			}
 			return verifyTable(w, res, decision)
@@ -137,13 +172,17 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 			return err
 		}
 	}
+	if replayErr != nil {
+		return denied("%v", replayErr)
+	}
 	if decision != nil && !decision.Allowed() {
 		return denied("verified, but the gate denies it on the attested SBOM and findings: %d violation(s)", len(decision.Violations))
 	}
 	return nil
 }
 
-// gateAttested runs the gate on what the verified attestations say.
+// gateAttested gates what the verified attestations say anew, with the
+// policies the flags name.
 func gateAttested(cmd *cobra.Command, s *streams, f *verifyFlags, res *verify.Result, reg registryClient) (*policy.Decision, error) {
 	engine, gopts, err := f.policy.engine(cmd)
 	if err != nil {
@@ -163,52 +202,12 @@ func gateAttested(cmd *cobra.Command, s *streams, f *verifyFlags, res *verify.Re
 	if err != nil {
 		return nil, err
 	}
-	in := policy.Input{Image: img, Provenance: provenance(cmd, s, img)}
-	// One SBOM per platform: CycloneDX when attested, else SPDX. The
-	// platform comes from the signed statement.
-	seen := map[string]bool{}
-	for _, pt := range []string{predicate.CycloneDX, predicate.SPDX} {
-		for _, st := range res.Attested(pt) {
-			doc, _, err := sbom.Decode(bytes.NewReader(st.Predicate))
-			if err != nil {
-				return nil, fmt.Errorf("the attested %s SBOM: %w", pt, err)
-			}
-			platform := attestedPlatform(st.Platform(), scanPlatform(doc), img.Platforms)
-			if seen[platform] {
-				continue
-			}
-			seen[platform] = true
-			in.AddSBOM(platform, sbom.Packages(&sbom.Document{SBOM: doc}))
-		}
-	}
-	for _, st := range res.Attested(predicate.Vuln) {
-		rep, err := predicate.Findings(st.Predicate)
-		if err != nil {
-			return nil, fmt.Errorf("the attested vulnerability scan: %w", err)
-		}
-		fromDoc := ""
-		if rep.Image != nil {
-			fromDoc = rep.Image.Platform
-		}
-		in.AddFindings(attestedPlatform(st.Platform(), fromDoc, img.Platforms), rep)
+	in, err := assess.FromAttestations(img, assess.Provenance(cienv.Detect(cmd.Context(), ".", s.getenv), img), res)
+	if err != nil {
+		return nil, err
 	}
 	d, _, err := engine.Gate(cmd.Context(), in, append(gopts, policy.WithNow(time.Now()))...)
 	return d, err
-}
-
-// attestedPlatform picks the platform an attested document speaks of:
-// the statement's own, else what the document says, else the image's only
-// platform.
-func attestedPlatform(signed, fromDoc string, platforms []string) string {
-	switch {
-	case signed != "":
-		return signed
-	case fromDoc != "":
-		return fromDoc
-	case len(platforms) == 1:
-		return platforms[0]
-	}
-	return ""
 }
 
 func verifyTable(w io.Writer, r *verify.Result, d *policy.Decision) error {
@@ -224,6 +223,16 @@ func verifyTable(w io.Writer, r *verify.Result, d *policy.Decision) error {
 	}
 	for _, a := range r.Attestations {
 		fmt.Fprintf(tw, "ATTESTATION\t%s by %s\n", a.PredicateType, a.Signer)
+	}
+	if dc := r.Decision; dc != nil {
+		fmt.Fprintf(tw, "DECISION\t%s (%s mode)\n", dc.Result, dc.Mode)
+		fmt.Fprintf(tw, "  policy\t%s\n", dc.Policy)
+		fmt.Fprintf(tw, "  db\t%s\n", dc.DB)
+		fmt.Fprintf(tw, "  input\t%s\n", dc.Input)
+		fmt.Fprintf(tw, "  decision\t%s\n", dc.Decision)
+		if len(dc.Unsafe) > 0 {
+			fmt.Fprintf(tw, "  unsafe settings\t%s\n", strings.Join(dc.Unsafe, ", "))
+		}
 	}
 	if d != nil {
 		fmt.Fprintf(tw, "GATE\t%s (%d violations, %d warnings)\n", d.Decision, len(d.Violations), len(d.Warnings))

@@ -1,12 +1,12 @@
-package cli
+package sbom
 
 import (
 	syftsbom "github.com/anchore/syft/syft/sbom"
 	"github.com/anchore/syft/syft/source"
 )
 
-// scanPlatform is the platform an SBOM names for its image, if any.
-func scanPlatform(s *syftsbom.SBOM) string {
+// PlatformOf is the platform an SBOM names for its image, if any.
+func PlatformOf(s *syftsbom.SBOM) string {
 	m, ok := s.Source.Metadata.(source.ImageMetadata)
 	if !ok || m.OS == "" || m.Architecture == "" {
 		return ""
