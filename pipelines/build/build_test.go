@@ -322,3 +322,47 @@ func TestBuildErrors(t *testing.T) {
 		t.Error("a bad port was accepted")
 	}
 }
+
+// The go command sees only what it needs of sealyard's environment:
+// signing passwords, registry and CI tokens stay out of the build.
+func TestGoBuildEnvironmentIsScrubbed(t *testing.T) {
+	o := defaults()
+	secrets := []string{"COSIGN_PASSWORD=cosign-pw-1234", "SEALYARD_REGISTRY_PASSWORD=reg-pw-5678", "GITHUB_TOKEN=ghs_abcdef", "CI_JOB_TOKEN=glcbt-99", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=oidc-77", "AWS_SECRET_ACCESS_KEY=aws-55"}
+	o.environ = func() []string { return append([]string{"PATH=/usr/bin", "HOME=/root", "GOPROXY=https://proxy.example"}, secrets...) }
+	env, err := goEnv(v1.Platform{OS: "linux", Architecture: "amd64"}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(env, "\n")
+	for _, s := range secrets {
+		if strings.Contains(joined, s) {
+			t.Errorf("the go build environment holds %s", s)
+		}
+	}
+	for _, want := range []string{"PATH=/usr/bin", "HOME=/root", "GOPROXY=https://proxy.example", "GOOS=linux", "CGO_ENABLED=0"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("the go build environment lacks %s", want)
+		}
+	}
+}
+
+// -toolexec and -exec run another program inside the build: refused from
+// flags, from the options' GOFLAGS and from the environment's GOFLAGS.
+func TestGoFlagsThatRunProgramsAreRefused(t *testing.T) {
+	ctx := context.Background()
+	src := []Source{GoPackage("testdata/hello", ".")}
+	for _, opt := range []Option{
+		WithGoFlags("-toolexec=/bin/sh"),
+		WithGoFlags("-tags=netgo", "--toolexec", "/bin/sh"),
+		WithGoFlags("-exec=/tmp/x"),
+		WithGoEnv("GOFLAGS=-mod=mod -toolexec=/bin/sh"),
+	} {
+		if _, err := Build(ctx, src, opt); err == nil || !strings.Contains(err.Error(), "refuses -toolexec and -exec") {
+			t.Errorf("%v", err)
+		}
+	}
+	t.Setenv("GOFLAGS", "-toolexec=/bin/true")
+	if _, err := Build(ctx, src); err == nil || !strings.Contains(err.Error(), "refuses -toolexec and -exec") {
+		t.Errorf("GOFLAGS in the environment: %v", err)
+	}
+}

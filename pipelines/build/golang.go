@@ -96,7 +96,11 @@ func (g goPackage) mainName(ctx context.Context, o *options) (importPath, binNam
 	var stdout bytes.Buffer
 	cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{.Name}} {{.ImportPath}}", g.pkg)
 	cmd.Dir = g.dir
-	cmd.Env = append(os.Environ(), o.goEnv...)
+	env, err := baseGoEnv(o)
+	if err != nil {
+		return "", "", err
+	}
+	cmd.Env = env
 	cmd.Stdout = &stdout
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -121,7 +125,10 @@ func goEnv(p v1.Platform, o *options) ([]string, error) {
 	if p.OS != "linux" {
 		return nil, fmt.Errorf("platform %s: only linux images are built", p.String())
 	}
-	env := append(os.Environ(), o.goEnv...)
+	env, err := baseGoEnv(o)
+	if err != nil {
+		return nil, err
+	}
 	env = append(env, "GOOS="+p.OS, "GOARCH="+p.Architecture, "CGO_ENABLED=0")
 	if p.Architecture == "arm" {
 		switch p.Variant {

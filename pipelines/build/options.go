@@ -2,6 +2,7 @@ package build
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -36,7 +37,9 @@ type options struct {
 	info       cienv.Info
 	goEnv      []string
 	goFlags    []string
-	ldflags    string
+	// environ is sealyard's own environment (os.Environ; tests set it).
+	environ func() []string
+	ldflags string
 }
 
 func defaults() *options {
@@ -45,6 +48,7 @@ func defaults() *options {
 		user:    DefaultUser,
 		labels:  map[string]string{},
 		annots:  map[string]string{},
+		environ: os.Environ,
 	}
 }
 
@@ -182,14 +186,21 @@ func WithSourceInfo(info cienv.Info) Option {
 // GOOS, GOARCH and CGO_ENABLED are always set by the builder.
 func WithGoEnv(kv ...string) Option {
 	return func(o *options) error {
+		if err := checkGoEnv(kv, "build environment"); err != nil {
+			return err
+		}
 		o.goEnv = append(o.goEnv, kv...)
 		return nil
 	}
 }
 
 // WithGoFlags adds flags to go build (for example -tags=netgo).
+// -toolexec and -exec are refused.
 func WithGoFlags(flags ...string) Option {
 	return func(o *options) error {
+		if err := checkGoFlags(flags, "go flags"); err != nil {
+			return err
+		}
 		o.goFlags = append(o.goFlags, flags...)
 		return nil
 	}

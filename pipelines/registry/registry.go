@@ -35,11 +35,14 @@ type options struct {
 	env       func(string) string
 	caFiles   []string
 	caPool    *x509.CertPool
-	insecure  bool
-	base      http.RoundTripper
-	retries   int
-	userAgent string
-	noDocker  bool
+	// skipVerify accepts any TLS certificate; httpHosts may be reached
+	// over plain HTTP.
+	skipVerify bool
+	httpHosts  map[string]bool
+	base       http.RoundTripper
+	retries    int
+	userAgent  string
+	noDocker   bool
 }
 
 func defaults() *options {
@@ -111,11 +114,31 @@ func WithCACerts(pool *x509.CertPool) Option {
 	}
 }
 
-// WithInsecure skips TLS verification and allows plain HTTP to any registry.
-// Without it, plain HTTP is only used for loopback addresses.
-func WithInsecure() Option {
+// WithInsecureSkipTLSVerify accepts any certificate a registry presents:
+// a man in the middle can then read credentials and swap images. Prefer
+// WithCAFile.
+func WithInsecureSkipTLSVerify() Option {
 	return func(o *options) error {
-		o.insecure = true
+		o.skipVerify = true
+		return nil
+	}
+}
+
+// WithHTTPRegistries allows plain HTTP to these registry hosts
+// (host[:port]), credentials and all. Without it, plain HTTP is only used
+// for loopback addresses.
+func WithHTTPRegistries(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			h = strings.TrimSpace(h)
+			if h == "" || strings.ContainsAny(h, "/ ") {
+				return fmt.Errorf("--allow-http-registry %q: want a registry host[:port]", h)
+			}
+			if o.httpHosts == nil {
+				o.httpHosts = map[string]bool{}
+			}
+			o.httpHosts[strings.ToLower(h)] = true
+		}
 		return nil
 	}
 }
@@ -159,8 +182,8 @@ func New(opts ...Option) (*Client, error) {
 	if base == nil {
 		t := remote.DefaultTransport.(*http.Transport).Clone()
 		tlsConf := &tls.Config{MinVersion: tls.VersionTLS12}
-		if o.insecure {
-			tlsConf.InsecureSkipVerify = true //nolint:gosec // asked for with WithInsecure
+		if o.skipVerify {
+			tlsConf.InsecureSkipVerify = true //nolint:gosec // asked for with WithInsecureSkipTLSVerify
 		} else if len(o.caFiles) > 0 || o.caPool != nil {
 			pool, err := x509.SystemCertPool()
 			if err != nil || pool == nil {
@@ -190,14 +213,17 @@ func New(opts ...Option) (*Client, error) {
 	}
 	return &Client{
 		keychain:  authn.NewMultiKeychain(chain...),
-		transport: &schemeGuard{next: base, insecure: o.insecure},
-		insecure:  o.insecure,
+		transport: &schemeGuard{next: base, httpHosts: o.httpHosts},
+		insecure:  len(o.httpHosts) > 0,
 		retries:   o.retries,
 		userAgent: o.userAgent,
 	}, nil
 }
 
-// Insecure reports whether the client was made WithInsecure.
+// Insecure reports whether the client may speak plain HTTP to a registry
+// that is not on loopback (WithHTTPRegistries): references are then
+// parsed so that go-containerregistry may fall back to HTTP, and the
+// transport still refuses every host not on the list.
 func (c *Client) Insecure() bool { return c.insecure }
 
 // Keychain returns the credential lookup chain.
@@ -245,19 +271,22 @@ func (c *Client) RemoteOptions(ctx context.Context) []remote.Option {
 	return opts
 }
 
-// schemeGuard refuses plain HTTP to anything but loopback unless insecure.
-// go-containerregistry falls back to HTTP for RFC 1918 and .local hosts too;
-// credentials must not cross a LAN in the clear by default.
+// schemeGuard refuses plain HTTP to anything but loopback and the hosts
+// allowed by name. go-containerregistry falls back to HTTP for RFC 1918
+// and .local hosts too; credentials must not cross a LAN in the clear by
+// default.
 type schemeGuard struct {
-	next     http.RoundTripper
-	insecure bool
+	next      http.RoundTripper
+	httpHosts map[string]bool
 }
 
-// ErrPlainHTTP is returned for a plain-HTTP request to a non-loopback host.
-var ErrPlainHTTP = errors.New("refusing plain HTTP to a non-loopback registry (use --insecure to allow)")
+// ErrPlainHTTP is returned for a plain-HTTP request to a host that is
+// neither loopback nor allowed.
+var ErrPlainHTTP = errors.New("refusing plain HTTP to a non-loopback registry (allow it by name with --allow-http-registry HOST)")
 
 func (g *schemeGuard) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme == "http" && !g.insecure && !IsLoopback(req.URL.Hostname()) {
+	host := strings.ToLower(req.URL.Host)
+	if req.URL.Scheme == "http" && !IsLoopback(req.URL.Hostname()) && !g.httpHosts[host] && !g.httpHosts[strings.ToLower(req.URL.Hostname())] {
 		return nil, fmt.Errorf("%s: %w", req.URL.Host, ErrPlainHTTP)
 	}
 	return g.next.RoundTrip(req)

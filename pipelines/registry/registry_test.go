@@ -44,13 +44,27 @@ func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 		t.Fatal("request did not reach the loopback server")
 	}
 
-	// WithInsecure allows it anywhere (checked without dialing out).
-	ic, _ := New(WithInsecure(), WithoutDockerConfig(), WithTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
+	// WithHTTPRegistries allows it for the hosts it names, and only
+	// those (checked without dialing out).
+	dialer := WithTransport(roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("dialed")
-	})))
+	}))
+	ic, _ := New(WithHTTPRegistries("10.1.2.3:5000"), WithoutDockerConfig(), dialer)
 	req, _ = http.NewRequest(http.MethodGet, "http://10.1.2.3:5000/v2/", nil)
 	if _, err := ic.Transport().RoundTrip(req); err == nil || errors.Is(err, ErrPlainHTTP) {
-		t.Fatalf("insecure client: %v", err)
+		t.Fatalf("an allowed HTTP registry: %v", err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, "http://10.9.9.9:5000/v2/", nil)
+	if _, err := ic.Transport().RoundTrip(req); !errors.Is(err, ErrPlainHTTP) {
+		t.Fatalf("a registry not on the HTTP list: %v", err)
+	}
+	// Skipping TLS verification does not open plain HTTP.
+	tc, _ := New(WithInsecureSkipTLSVerify(), WithoutDockerConfig(), dialer)
+	if _, err := tc.Transport().RoundTrip(req); !errors.Is(err, ErrPlainHTTP) {
+		t.Fatalf("--insecure-skip-tls-verify allowed plain HTTP: %v", err)
+	}
+	if tc.Insecure() {
+		t.Fatal("skipping TLS verification made references insecure")
 	}
 }
 

@@ -25,6 +25,8 @@ type Summary struct {
 	Findings *facts.Report
 	// Outputs names the files written, by kind.
 	Outputs map[string]string
+	// Unsafe names the weakening settings the run used.
+	Unsafe []string
 }
 
 // Markdown renders a job summary: the decision first, then what to fix.
@@ -46,6 +48,13 @@ func Markdown(s Summary) []byte {
 	}
 	if s.Signed != "" {
 		fmt.Fprintf(&b, "| Signed by | %s |\n", s.Signed)
+	}
+	if len(s.Unsafe) > 0 {
+		var u []string
+		for _, x := range s.Unsafe {
+			u = append(u, code(x))
+		}
+		fmt.Fprintf(&b, "| ⚠️ Unsafe settings | %s |\n", strings.Join(u, ", "))
 	}
 	if d != nil {
 		c := d.Counts

@@ -45,6 +45,8 @@ type auditEntry struct {
 	Decision   string            `json:"decision,omitempty"`
 	Signer     string            `json:"signer,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	// Unsafe names the weakening settings the run used.
+	Unsafe []string `json:"unsafe,omitempty"`
 }
 
 // tracker emits events and keeps the audit trail.
@@ -78,6 +80,7 @@ func (s *stage) end(err error, detail string) error {
 	e := auditEntry{
 		Time: s.start.UTC().Format(time.RFC3339Nano), Stage: s.name, State: state,
 		DurationMS: elapsed.Milliseconds(), Inputs: s.inputs, Outputs: s.outputs,
+		Unsafe: s.t.cfg.UnsafeSettings,
 	}
 	if err != nil {
 		e.Error = err.Error()
@@ -94,7 +97,7 @@ func (s *stage) end(err error, detail string) error {
 func (t *tracker) skip(name, why string) {
 	t.cfg.Events(Event{Stage: name, State: Skipped, Detail: why})
 	t.mu.Lock()
-	t.audit = append(t.audit, auditEntry{Time: t.cfg.Now().UTC().Format(time.RFC3339Nano), Stage: name, State: Skipped, Error: why})
+	t.audit = append(t.audit, auditEntry{Time: t.cfg.Now().UTC().Format(time.RFC3339Nano), Stage: name, State: Skipped, Error: why, Unsafe: t.cfg.UnsafeSettings})
 	t.mu.Unlock()
 }
 

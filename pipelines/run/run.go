@@ -527,7 +527,7 @@ func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, 
 func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
 	res.Summary = report.Markdown(report.Summary{
 		Image: dst.String(), Digest: res.Digest, Pushed: res.Pushed, Signed: res.Signer,
-		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs,
+		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs, Unsafe: cfg.UnsafeSettings,
 	})
 	p := filepath.Join(cfg.OutDir, "summary.md")
 	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {

@@ -3,6 +3,7 @@ package sign
 import (
 	"context"
 	"fmt"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
@@ -23,6 +24,18 @@ type options struct {
 	rekorURL    string
 	skipTlog    bool
 	referrers   ReferrersMode
+	// trusted verifies the certificates of existing keyless signatures.
+	trusted root.TrustedMaterial
+}
+
+// WithTrustedMaterial trusts the Fulcio authorities of a Sigstore trusted
+// root when deciding whether an image already carries this keyless
+// signer's signature. Without it, keyless signing always signs anew.
+func WithTrustedMaterial(tm root.TrustedMaterial) Option {
+	return func(o *options) error {
+		o.trusted = tm
+		return nil
+	}
 }
 
 // ReferrersMode says whether to store signatures as OCI 1.1 referrers as

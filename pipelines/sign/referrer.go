@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -84,24 +85,29 @@ func writeReferrer(ctx context.Context, d name.Digest, sigs oci.Signatures, arti
 	if err := remote.Put(d.Context().Digest(h.String()), rawManifest{raw}, ropts...); err != nil {
 		return fmt.Errorf("storing the %s referrer: %w", kind, err)
 	}
-	// Drop the previous referrer of this kind.
+	// Drop the previous referrer of this kind: the new one holds the whole
+	// set (every signer's), so nothing is lost. A failure here leaves a
+	// stale duplicate, and is reported.
 	idx, err := remote.Referrers(d, ropts...)
 	if err != nil {
-		return nil
+		return fmt.Errorf("listing the referrers of %s to replace the %s referrer: %w", d, kind, err)
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil
+		return fmt.Errorf("reading the referrers of %s: %w", d, err)
 	}
+	var errs []error
 	for _, r := range im.Manifests {
 		// Registries differ in what they report as the artifact type (the
 		// manifest's, or its config's media type), so the annotation
 		// identifies sealyard's own referrers.
 		if r.Digest != h && r.Annotations[referrerAnnotation] == kind {
-			_ = remote.Delete(d.Context().Digest(r.Digest.String()), ropts...)
+			if err := remote.Delete(d.Context().Digest(r.Digest.String()), ropts...); err != nil {
+				errs = append(errs, fmt.Errorf("deleting the previous %s referrer %s: %w", kind, r.Digest, err))
+			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func layerDescriptor(l v1.Layer) (v1.Descriptor, error) {

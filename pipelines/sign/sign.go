@@ -69,7 +69,7 @@ func Image(ctx context.Context, d name.Digest, k Signer, opts ...Option) (*Resul
 		if err != nil {
 			return nil, fmt.Errorf("reading the signatures of %s: %w", t, err)
 		}
-		if alreadySigned(have, pl, k) {
+		if alreadySigned(have, pl, k, o) {
 			// A rerun after a crash, or signing twice: the signature is there.
 			res.Digests = append(res.Digests, t)
 			continue
@@ -149,7 +149,7 @@ func AttestAll(ctx context.Context, d name.Digest, k Signer, stmts []Statement, 
 		return nil, fmt.Errorf("reading %s: %w", d, err)
 	}
 	for i, att := range atts {
-		se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceByType{stmts[i].PredicateType, stmts[i].Platform}))
+		se, err = mutate.AttachAttestationToEntity(se, att, mutate.WithReplaceOp(replaceByType{stmts[i].PredicateType, stmts[i].Platform, k}))
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package sign
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -240,4 +241,57 @@ func TestKeyFromPEM(t *testing.T) {
 			t.Fatalf("KeyFromPEM(%.20q): %v", tc.pem, err)
 		}
 	}
+}
+
+// Re-attesting a type replaces only the same signer's attestation of it:
+// another team's attestation of that type stays.
+func TestAttestKeepsOtherSignersAttestations(t *testing.T) {
+	ctx := context.Background()
+	host, c := testRegistry(t)
+	d := pushRandom(t, host, c, false)
+	ours, _, _ := testKey(t)
+	theirs, _, _ := testKey(t)
+	opts := []Option{WithRegistry(c), WithoutTlogUnsafe()}
+	for _, step := range []struct {
+		k    *Key
+		pred string
+	}{{theirs, `{"by": "them"}`}, {ours, `{"by": "us", "run": 1}`}, {ours, `{"by": "us", "run": 2}`}} {
+		if _, err := Attest(ctx, d, step.k, predicate.SLSAProvenance1, json.RawMessage(step.pred), opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(ctx)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, _ := se.Attestations()
+	all, _ := atts.Get()
+	var theirsLeft, oursLeft int
+	for _, a := range all {
+		env, _ := a.Payload()
+		switch {
+		case theirs.owns(env, nil):
+			theirsLeft++
+		case ours.owns(env, nil):
+			oursLeft++
+			if !statementHas(t, env, `"run":2`) {
+				t.Fatalf("our remaining attestation is not the newest")
+			}
+		}
+	}
+	if theirsLeft != 1 || oursLeft != 1 || len(all) != 2 {
+		t.Fatalf("%d attestations: theirs %d, ours %d; want one each", len(all), theirsLeft, oursLeft)
+	}
+}
+
+func statementHas(t *testing.T, env []byte, s string) bool {
+	t.Helper()
+	var e struct {
+		Payload string `json:"payload"`
+	}
+	if err := json.Unmarshal(env, &e); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := base64.StdEncoding.DecodeString(e.Payload)
+	return strings.Contains(string(body), s)
 }

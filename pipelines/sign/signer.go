@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 
@@ -30,8 +31,12 @@ type Signer interface {
 	// signStatement signs an in-toto statement into a DSSE envelope.
 	signStatement(ctx context.Context, stmt []byte, o *options) ([]byte, []static.Option, error)
 	// recognizes reports whether an existing signature over payload was
-	// made by this signer, so it is not made twice.
-	recognizes(sig []byte, payload []byte, cert []byte) bool
+	// made by this signer, so it is not made twice. It must be sure: a
+	// wrong yes leaves the image unsigned.
+	recognizes(sig []byte, payload []byte, cert []byte, o *options) bool
+	// owns reports whether an existing attestation is this signer's, so
+	// that a new one of its type replaces it; other signers' stay.
+	owns(envelope []byte, cert []byte) bool
 }
 
 // String names the key by its reference and the fingerprint of its public
@@ -90,8 +95,34 @@ func (k *Key) signStatement(ctx context.Context, stmt []byte, o *options) ([]byt
 	return envelope, sopts, nil
 }
 
-func (k *Key) recognizes(sig, payload, _ []byte) bool {
+func (k *Key) recognizes(sig, payload, _ []byte, _ *options) bool {
 	return verifies(k.sv, sig, payload)
+}
+
+// owns: the envelope's signature verifies with this key.
+func (k *Key) owns(envelope, _ []byte) bool {
+	var env struct {
+		PayloadType string `json:"payloadType"`
+		Payload     string `json:"payload"`
+		Signatures  []struct {
+			Sig string `json:"sig"`
+		} `json:"signatures"`
+	}
+	if json.Unmarshal(envelope, &env) != nil {
+		return false
+	}
+	body, err := base64.StdEncoding.DecodeString(env.Payload)
+	if err != nil {
+		return false
+	}
+	pae := fmt.Sprintf("DSSEv1 %d %s %d %s", len(env.PayloadType), env.PayloadType, len(body), body)
+	for _, sg := range env.Signatures {
+		raw, err := base64.StdEncoding.DecodeString(sg.Sig)
+		if err == nil && verifies(k.sv, raw, []byte(pae)) {
+			return true
+		}
+	}
+	return false
 }
 
 func verifies(v signature.Verifier, sig, payload []byte) bool {

@@ -16,7 +16,7 @@ import (
 // alreadySigned reports whether sigs hold a signature over payload that k
 // made: signing again would only add a duplicate (ECDSA signatures differ
 // every time, so byte equality is not enough).
-func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
+func alreadySigned(sigs []oci.Signature, payload []byte, k Signer, o *options) bool {
 	for _, s := range sigs {
 		p, err := s.Payload()
 		if err != nil || !bytes.Equal(p, payload) {
@@ -34,7 +34,7 @@ func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
 		if c, err := s.Cert(); err == nil && c != nil {
 			certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 		}
-		if k.recognizes(raw, p, certPEM) {
+		if k.recognizes(raw, p, certPEM, o) {
 			return true
 		}
 	}
@@ -46,11 +46,13 @@ func alreadySigned(sigs []oci.Signature, payload []byte, k Signer) bool {
 // The signed statement carries the same name on its subject.
 const PlatformAnnotation = predicate.PlatformAnnotation
 
-// replaceByType keeps one attestation per predicate type and platform: the
-// new one replaces any earlier one of its kind (cosign attest --replace,
-// without its messages on stderr).
+// replaceByType keeps one attestation per predicate type, platform and
+// signer: the new one replaces this signer's earlier one of its kind
+// (cosign attest --replace, without its messages on stderr). Other
+// signers' attestations of the same type stay.
 type replaceByType struct {
 	predicateType, platform string
+	signer                  Signer
 }
 
 var _ mutate.ReplaceOp = replaceByType{}
@@ -66,12 +68,27 @@ func (r replaceByType) Replace(existing oci.Signatures, add oci.Signature) (oci.
 		if err != nil {
 			return nil, err
 		}
-		ann, _ := s.Annotations()
-		if pt != r.predicateType || ann[PlatformAnnotation] != r.platform {
+		ann, err := s.Annotations()
+		if err != nil {
+			return nil, fmt.Errorf("reading an existing attestation: %w", err)
+		}
+		if pt != r.predicateType || ann[PlatformAnnotation] != r.platform || !r.ownedBy(s) {
 			kept = append(kept, s)
 		}
 	}
 	return replaced{Signatures: existing, sigs: kept}, nil
+}
+
+func (r replaceByType) ownedBy(s oci.Signature) bool {
+	env, err := s.Payload()
+	if err != nil {
+		return false
+	}
+	var certPEM []byte
+	if c, err := s.Cert(); err == nil && c != nil {
+		certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return r.signer.owns(env, certPEM)
 }
 
 type replaced struct {

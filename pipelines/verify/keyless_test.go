@@ -130,14 +130,122 @@ func (withoutCT) CTLogs() map[string]*root.TransparencyLog { return nil }
 
 func keylessSigner(t *testing.T, vs *ca.VirtualSigstore, who string) *sign.Keyless {
 	t.Helper()
-	cert, priv, err := vs.GenerateLeafCert(who, issuer)
+	token := "e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+issuer+`","email":"`+who+`"}`)) + ".sig"
+	return keylessFor(t, vs, token, who, issuer, nil)
+}
+
+// calls counts what a keyless signer asked for.
+type calls struct{ keypairs, certs atomic.Int32 }
+
+type countingCert struct {
+	fixedCert
+	n *atomic.Int32
+}
+
+func (c countingCert) GetCertificate(ctx context.Context, kp sgsign.Keypair, o *sgsign.CertificateProviderOptions) ([]byte, error) {
+	c.n.Add(1)
+	return c.fixedCert.GetCertificate(ctx, kp, o)
+}
+
+// keylessFor signs with token; the virtual CA certifies san from
+// certIssuer (as Fulcio would for that token).
+func keylessFor(t *testing.T, vs *ca.VirtualSigstore, token, san, certIssuer string, n *calls) *sign.Keyless {
+	t.Helper()
+	cert, priv, err := vs.GenerateLeafCert(san, certIssuer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	token := "e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"email":"`+who+`"}`)) + ".sig"
-	return sign.NewKeylessWith(token, fixedCert{cert.Raw},
+	if n == nil {
+		n = &calls{}
+	}
+	return sign.NewKeylessWith(token, countingCert{fixedCert{cert.Raw}, &n.certs},
 		sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualRekor{vs: vs}}),
-		func() (sgsign.Keypair, error) { return leafKeypair{priv.(*ecdsa.PrivateKey)}, nil })
+		func() (sgsign.Keypair, error) {
+			n.keypairs.Add(1)
+			return leafKeypair{priv.(*ecdsa.PrivateKey)}, nil
+		})
+}
+
+func githubToken(claims string) string {
+	return "e30." + base64.RawURLEncoding.EncodeToString([]byte(claims)) + ".sig"
+}
+
+// A rerun of the same workflow in GitHub Actions adds no second
+// signature: the token's job_workflow_ref names the identity Fulcio
+// certifies, and the existing signature's certificate chains to the
+// trusted root. One key and one certificate serve the whole run. The
+// identity recorded is the certificate's.
+func TestKeylessRerunInGitHubActions(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workflow = "acme/app/.github/workflows/release.yml@refs/heads/main"
+	san := "https://github.com/" + workflow
+	token := githubToken(`{"iss":"` + sign.GitHubActionsIssuer + `","sub":"repo:acme/app:ref:refs/heads/main","job_workflow_ref":"` + workflow + `","repository":"acme/app"}`)
+	trusted := withoutCT{vs}
+	opts := []sign.Option{sign.WithRegistry(f.reg), sign.WithTrustedMaterial(trusted)}
+	for run := 0; run < 2; run++ {
+		n := &calls{}
+		kl := keylessFor(t, vs, token, san, sign.GitHubActionsIssuer, n)
+		if kl.Expected().SAN != san || kl.Expected().Issuer != sign.GitHubActionsIssuer {
+			t.Fatalf("expected identity %+v", kl.Expected())
+		}
+		if _, err := sign.Image(ctx, f.d, kl, opts...); err != nil {
+			t.Fatal(err)
+		}
+		stmts := []sign.Statement{
+			{PredicateType: predicate.SLSAProvenance1, Predicate: []byte(`{"buildDefinition": {}}`)},
+			{PredicateType: predicate.Vuln, Predicate: []byte(`{"scanner": {}}`)},
+			{PredicateType: predicate.CycloneDX, Predicate: []byte(`{"bomFormat": "CycloneDX"}`)},
+		}
+		if _, err := sign.AttestAll(ctx, f.d, kl, stmts, opts...); err != nil {
+			t.Fatal(err)
+		}
+		if run == 0 && (n.keypairs.Load() != 1 || n.certs.Load() != 1) {
+			t.Fatalf("one run made %d key pairs and asked for %d certificates, want 1 and 1", n.keypairs.Load(), n.certs.Load())
+		}
+		if want := "keyless identity " + san + " from issuer " + sign.GitHubActionsIssuer; kl.String() != want {
+			t.Fatalf("signer %q, want %q", kl.String(), want)
+		}
+	}
+	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(san, "", sign.GitHubActionsIssuer, trusted), WithRequire("provenance", "vuln", "sbom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Signatures) != 1 {
+		t.Fatalf("%d signatures after a rerun, want 1", len(res.Signatures))
+	}
+	if len(res.Attestations) != 3 {
+		t.Fatalf("%d attestations after a rerun, want 3 (each replaced its own)", len(res.Attestations))
+	}
+}
+
+// A signature planted with a certificate from another authority that
+// claims this run's identity does not stop sealyard from signing.
+func TestKeylessPlantedCertificateDoesNotSkipSigning(t *testing.T) {
+	ctx := context.Background()
+	f := setup(t)
+	vs, _ := ca.NewVirtualSigstore()
+	attacker, _ := ca.NewVirtualSigstore()
+	token := "e30." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"`+issuer+`","email":"`+identity+`"}`)) + ".sig"
+	// The attacker signs the image with a certificate of their own CA
+	// naming our identity.
+	if _, err := sign.Image(ctx, f.d, keylessFor(t, attacker, token, identity, issuer, nil), sign.WithRegistry(f.reg)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sign.Image(ctx, f.d, keylessFor(t, vs, token, identity, issuer, nil), sign.WithRegistry(f.reg), sign.WithTrustedMaterial(withoutCT{vs})); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, withoutCT{vs}))
+	if err != nil {
+		t.Fatalf("sealyard did not sign over the planted signature: %v", err)
+	}
+	if len(res.Signatures) != 1 {
+		t.Fatalf("%d valid signatures, want ours alone", len(res.Signatures))
+	}
 }
 
 func TestKeyless(t *testing.T) {
@@ -148,7 +256,7 @@ func TestKeyless(t *testing.T) {
 		t.Fatal(err)
 	}
 	kl := keylessSigner(t, vs, identity)
-	opts := []sign.Option{sign.WithRegistry(f.reg)}
+	opts := []sign.Option{sign.WithRegistry(f.reg), sign.WithTrustedMaterial(withoutCT{vs})}
 	for i := 0; i < 2; i++ {
 		if _, err := sign.Image(ctx, f.d, kl, opts...); err != nil {
 			t.Fatal(err)

@@ -62,7 +62,7 @@ func TestKeyBasedTlog(t *testing.T) {
 	if !res.Tlog {
 		t.Fatal("the signature was not logged")
 	}
-	if _, err := sign.Attest(ctx, f.d, f.key, predicate.VSA, []byte(`{"verificationResult": "PASSED"}`), opts...); err != nil {
+	if _, err := sign.Attest(ctx, f.d, f.key, predicate.VSA, vsa(t, f.d, true, false, testPolicyDigest), opts...); err != nil {
 		t.Fatal(err)
 	}
 	v, err := sign.LoadVerifier(ctx, f.pub)

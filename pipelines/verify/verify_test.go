@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
@@ -73,7 +74,28 @@ func (f *fixture) push(t *testing.T, tag string) name.Digest {
 	return ref.Context().Digest(h.String())
 }
 
+// vsa is a verification summary about d with the given result and mode.
+func vsa(t *testing.T, d name.Digest, passed, audit bool, policyDigest string) json.RawMessage {
+	t.Helper()
+	b, err := predicate.NewVSA(predicate.DecisionInput{
+		Passed: passed, Audit: audit, ResourceURI: d.String(), PolicyDigest: policyDigest,
+		DBDigest: "sha256:" + strings.Repeat("d", 64), InputDigest: "sha256:" + strings.Repeat("1", 64), DecisionDigest: "sha256:" + strings.Repeat("2", 64),
+		ToolVersion: "test", Time: time.Unix(1750000000, 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+const testPolicyDigest = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 func (f *fixture) signAll(t *testing.T, d name.Digest, k *sign.Key) {
+	t.Helper()
+	f.signAllWith(t, d, k, vsa(t, d, true, false, testPolicyDigest))
+}
+
+func (f *fixture) signAllWith(t *testing.T, d name.Digest, k *sign.Key, decision json.RawMessage) {
 	t.Helper()
 	ctx := context.Background()
 	opts := []sign.Option{sign.WithRegistry(f.reg), sign.WithoutTlogUnsafe()}
@@ -83,6 +105,9 @@ func (f *fixture) signAll(t *testing.T, d name.Digest, k *sign.Key) {
 	var stmts []sign.Statement
 	for _, pt := range []string{predicate.CycloneDX, predicate.Vuln, predicate.SLSAProvenance1, predicate.VSA} {
 		st := sign.Statement{PredicateType: pt, Predicate: json.RawMessage(`{"type": "` + pt + `"}`)}
+		if pt == predicate.VSA {
+			st.Predicate = decision
+		}
 		if pt == predicate.CycloneDX {
 			st.Platform = "linux/arm64"
 		}
@@ -170,6 +195,57 @@ func TestRejects(t *testing.T) {
 		_, err := f.verify(t, f.d.String(), f.pub, "decision")
 		mustFail(t, err, "("+predicate.VSA+")", "does not verify with the accepted key")
 	})
+}
+
+// --require decision accepts only a decision that PASSED, about this
+// digest, under the required policy; audit-mode FAILED results only when
+// asked to.
+func TestDecisionVerdict(t *testing.T) {
+	ctx := context.Background()
+	other := "sha256:" + strings.Repeat("b", 64)
+	for _, tc := range []struct {
+		name     string
+		decision func(f *fixture) json.RawMessage
+		opts     []Option
+		wantErr  string
+	}{
+		{"passed", func(f *fixture) json.RawMessage { return vsa(t, f.d, true, false, testPolicyDigest) }, nil, ""},
+		{"passed under the required policy", func(f *fixture) json.RawMessage { return vsa(t, f.d, true, false, testPolicyDigest) }, []Option{WithPolicyDigest(testPolicyDigest)}, ""},
+		{"another policy", func(f *fixture) json.RawMessage { return vsa(t, f.d, true, false, testPolicyDigest) }, []Option{WithPolicyDigest(other)}, "the decision used policy " + testPolicyDigest + ", not the required " + other},
+		{"failed, enforce", func(f *fixture) json.RawMessage { return vsa(t, f.d, false, false, testPolicyDigest) }, []Option{WithAuditDecisionsUnsafe()}, "the decision FAILED the policies"},
+		{"failed, audit", func(f *fixture) json.RawMessage { return vsa(t, f.d, false, true, testPolicyDigest) }, nil, "FAILED the policies in audit mode"},
+		{"failed, audit, allowed", func(f *fixture) json.RawMessage { return vsa(t, f.d, false, true, testPolicyDigest) }, []Option{WithAuditDecisionsUnsafe()}, ""},
+		{"about another image", func(f *fixture) json.RawMessage { return vsa(t, f.push(t, "x"), true, false, testPolicyDigest) }, nil, "the decision is about"},
+		{"not a summary", func(f *fixture) json.RawMessage { return json.RawMessage(`{"verificationResult": "MAYBE"}`) }, nil, `"MAYBE" is neither PASSED nor FAILED`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := setup(t)
+			f.signAllWith(t, f.d, f.key, tc.decision(f))
+			v, _ := sign.LoadVerifier(ctx, f.pub)
+			res, err := Verify(ctx, f.d.String(), append([]Option{WithKey(v, f.pub), WithRegistry(f.reg), WithoutTlogUnsafe(), WithRequire("decision")}, tc.opts...)...)
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Decision == nil || res.Decision.Policy != testPolicyDigest {
+					t.Fatalf("decision %+v", res.Decision)
+				}
+				return
+			}
+			mustFail(t, err, tc.wantErr)
+		})
+	}
+	// A FAILED decision beside a PASSED one by another signer is no pass.
+	f := setup(t)
+	f.signAll(t, f.d, f.key)
+	k2, pub2 := newKey(t)
+	if _, err := sign.Attest(ctx, f.d, k2, predicate.VSA, vsa(t, f.d, false, false, testPolicyDigest), sign.WithRegistry(f.reg), sign.WithoutTlogUnsafe()); err != nil {
+		t.Fatal(err)
+	}
+	_ = pub2
+	if _, err := f.verify(t, f.d.String(), f.pub, "decision"); err != nil {
+		t.Fatalf("the other signer's FAILED decision does not verify with our key and must not count: %v", err)
+	}
 }
 
 func mustFail(t *testing.T, err error, wants ...string) {

@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v3"
+
+	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/sign"
 )
 
 // DefaultConfigFile is read from the working directory when present.
@@ -57,24 +61,88 @@ func applySettings(cmd *cobra.Command, s *streams, configPath string, explicit b
 		sort.Strings(keys)
 		return fmt.Errorf("%s: unknown key(s) %s; the keys are the flags of sealyard %s: %s", configPath, strings.Join(unknown, ", "), cmd.Name(), strings.Join(keys, ", "))
 	}
+	if _, ok := file[allowUnsafeFlag]; ok {
+		return fmt.Errorf("%s: %s counts only on the command line", configPath, allowUnsafeFlag)
+	}
+	if s.getenv(envName(allowUnsafeFlag)) != "" {
+		return fmt.Errorf("%s: --%s counts only on the command line", envName(allowUnsafeFlag), allowUnsafeFlag)
+	}
+	allowUnsafe := cmd.Flags().Changed(allowUnsafeFlag)
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		if f.Changed || f.Name == "config" || f.Name == "help" {
+		if f.Changed || f.Name == "config" || f.Name == "help" || f.Name == allowUnsafeFlag {
 			return
 		}
 		if v := s.getenv(envName(f.Name)); v != "" {
+			if !allowUnsafe && isUnsafe(f.Name, v) {
+				errs = append(errs, unsafeFromSettings(envName(f.Name), f.Name))
+				return
+			}
 			if err := setFlag(f, v, true); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", envName(f.Name), v, err))
 			}
 			return
 		}
 		if v, ok := file[f.Name]; ok {
+			if !allowUnsafe && isUnsafe(f.Name, yamlText(v)) {
+				errs = append(errs, unsafeFromSettings(configPath, f.Name))
+				return
+			}
 			if err := setFromYAML(f, v); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %s: %w", configPath, f.Name, err))
 			}
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// allowUnsafeFlag lets a config file or the environment turn on the
+// settings that weaken sealyard's checks. It counts only on the command
+// line, where whoever runs sealyard can see it.
+const allowUnsafeFlag = "allow-unsafe-settings"
+
+// unsafeSettings tell, for each weakening flag, whether a value turns the
+// weakening on. A committed sealyard.yaml or a SEALYARD_* variable set
+// somewhere up the CI configuration must not switch these on silently.
+var unsafeSettings = map[string]func(v string) bool{
+	"insecure-skip-tls-verify": isTrue,
+	"allow-http-registry":      notEmpty,
+	"insecure":                 isTrue,
+	"skip-tlog-unsafe":         isTrue,
+	"insecure-ignore-tlog":     isTrue,
+	"allow-audit-decision":     isTrue,
+	"fulcio-url":               func(v string) bool { return v != "" && v != sign.DefaultFulcioURL },
+	"rekor-url":                func(v string) bool { return v != "" && v != sign.DefaultRekorURL },
+	"gate-mode":                func(v string) bool { return strings.EqualFold(strings.TrimSpace(v), string(policy.Audit)) },
+}
+
+func isUnsafe(flag, v string) bool {
+	f, ok := unsafeSettings[flag]
+	return ok && f(v)
+}
+
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(strings.TrimSpace(v))
+	return err == nil && b // a value that is no boolean fails when it is set
+}
+
+func notEmpty(v string) bool { return strings.TrimSpace(v) != "" }
+
+func yamlText(v any) string {
+	if list, ok := v.([]any); ok {
+		if len(list) == 0 {
+			return ""
+		}
+		return fmt.Sprint(list...)
+	}
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func unsafeFromSettings(where, flag string) error {
+	return fmt.Errorf("%s sets %s, which weakens sealyard's checks; such settings are taken from a config file or the environment only with --%s on the command line (or give --%s there)", where, flag, allowUnsafeFlag, flag)
 }
 
 // setFlag sets a flag from a string; list flags take comma-separated values

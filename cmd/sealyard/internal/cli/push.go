@@ -30,7 +30,7 @@ digest.
 Credentials come from --username with --password-stdin, --password-file or
 SEALYARD_REGISTRY_PASSWORD; from GITHUB_TOKEN (ghcr.io) or the GitLab job
 token ($CI_REGISTRY); or from the Docker config. TLS is verified; plain HTTP is
-only used for loopback registries unless --insecure.`,
+only used for loopback registries and the hosts named by --allow-http-registry.`,
 		Example: `  sealyard push oci-dir:out registry.example.com/team/app:v1
   echo "$TOKEN" | sealyard push docker:app:dev ghcr.io/org/app:v1 --username bot --password-stdin
   sealyard push docker-archive:app.tar 127.0.0.1:5000/app:v1 --ca-file ca.pem --tag latest`,

@@ -19,6 +19,8 @@ type registryFlags struct {
 	passwordStdin bool
 	passwordFile  string
 	caFiles       []string
+	skipVerify    bool
+	httpHosts     []string
 	insecure      bool
 	retries       int
 }
@@ -29,8 +31,23 @@ func (f *registryFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.passwordStdin, "password-stdin", false, "read the registry password from stdin")
 	fl.StringVar(&f.passwordFile, "password-file", "", "read the registry password from this file (or set SEALYARD_REGISTRY_PASSWORD)")
 	fl.StringSliceVar(&f.caFiles, "ca-file", nil, "trust the PEM certificates in this file for registry TLS (repeatable)")
-	fl.BoolVar(&f.insecure, "insecure", false, "skip TLS verification and allow plain HTTP to any registry (unsafe)")
+	fl.BoolVar(&f.skipVerify, "insecure-skip-tls-verify", false, "accept any TLS certificate from registries (unsafe: prefer --ca-file)")
+	fl.StringArrayVar(&f.httpHosts, "allow-http-registry", nil, "allow plain HTTP to this registry host[:port] (repeatable; loopback is always allowed; unsafe)")
+	fl.BoolVar(&f.insecure, "insecure", false, "removed: use --insecure-skip-tls-verify and --allow-http-registry HOST")
+	_ = fl.MarkHidden("insecure")
 	fl.IntVar(&f.retries, "retries", 3, "retries of a transient registry failure")
+}
+
+// unsafe names the weakening registry settings in force.
+func (f *registryFlags) unsafe() []string {
+	var out []string
+	if f.skipVerify {
+		out = append(out, "insecure-skip-tls-verify")
+	}
+	for _, h := range f.httpHosts {
+		out = append(out, "allow-http-registry="+h)
+	}
+	return out
 }
 
 // client builds the registry client; explicit credentials apply to host only.
@@ -40,7 +57,13 @@ func (f *registryFlags) client(s *streams, host string) (*registry.Client, error
 		opts = append(opts, registry.WithCAFile(ca))
 	}
 	if f.insecure {
-		opts = append(opts, registry.WithInsecure())
+		return nil, fmt.Errorf("--insecure is gone: it turned off TLS verification and allowed plain HTTP everywhere at once; say which with --insecure-skip-tls-verify and --allow-http-registry HOST")
+	}
+	if f.skipVerify {
+		opts = append(opts, registry.WithInsecureSkipTLSVerify())
+	}
+	if len(f.httpHosts) > 0 {
+		opts = append(opts, registry.WithHTTPRegistries(f.httpHosts...))
 	}
 	user := f.username
 	if user == "" {

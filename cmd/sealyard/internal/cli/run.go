@@ -11,9 +11,11 @@ import (
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/publish"
 	"github.com/sealyard/sealyard/pipelines/report"
 	pipeline "github.com/sealyard/sealyard/pipelines/run"
+	"github.com/sealyard/sealyard/pipelines/sign"
 )
 
 type runFlags struct {
@@ -31,6 +33,27 @@ type runFlags struct {
 	sign      signFlags
 	policy    policyFlags
 	db        dbFlags
+
+	allowUnsafe bool
+}
+
+// unsafe names the weakening settings in force, for the summary, the
+// audit trail and the verification summary.
+func (f *runFlags) unsafe() []string {
+	out := f.sign.reg.unsafe()
+	if f.sign.skipTlog {
+		out = append(out, "skip-tlog-unsafe")
+	}
+	if f.sign.fulcioURL != sign.DefaultFulcioURL {
+		out = append(out, "fulcio-url="+f.sign.fulcioURL)
+	}
+	if f.sign.rekorURL != sign.DefaultRekorURL {
+		out = append(out, "rekor-url="+f.sign.rekorURL)
+	}
+	if f.policy.mode == string(policy.Audit) {
+		out = append(out, "gate-mode=audit")
+	}
+	return out
 }
 
 func newRunCmd(s *streams) *cobra.Command {
@@ -78,6 +101,7 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.StringArrayVar(&f.goFlags, "go-flags", nil, "flags for go build (repeatable; e.g. -modfile=go.fixed.mod)")
 	fl.StringVar(&f.ldflags, "ldflags", "", "go build -ldflags")
 	fl.StringVar(&f.progress, "progress", "auto", "auto (a live view on a terminal, plain lines otherwise), tty, plain, or quiet")
+	fl.BoolVar(&f.allowUnsafe, allowUnsafeFlag, false, "take settings that weaken the checks (TLS, plain HTTP, transparency log, Fulcio/Rekor URLs, audit mode) from the config file or environment too")
 	f.sign.register(cmd)
 	f.policy.register(cmd)
 	f.db.register(cmd)
@@ -143,6 +167,10 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		Registry:     reg, DB: db, Policy: engine, GateOptions: gopts,
 		Signer: signer, SignOptions: f.sign.logOptions(), OutDir: f.out, Info: info, Created: created,
 		ToolVersion: versionInfo().Version, Dockerfile: dockerfileBuilder(s, &f.docker),
+		UnsafeSettings: f.unsafe(),
+	}
+	for _, u := range cfg.UnsafeSettings {
+		s.logf("warning: unsafe setting in force: %s", u)
 	}
 	view, err := newProgress(f.progress, s.err)
 	if err != nil {

@@ -223,6 +223,26 @@ func TestRunConfigPrecedence(t *testing.T) {
 	}
 }
 
+// With --allow-unsafe-settings on the command line, a config file may
+// set audit mode; and the run names it among the unsafe settings.
+func TestRunUnsafeSettingsAllowedExplicitly(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sealyard.yaml")
+	os.WriteFile(cfg, []byte("to: file.example/app:v1\ngate-mode: audit\nskip-tlog-unsafe: true\n"), 0o644)
+	s := &streams{getenv: func(string) string { return "" }}
+	cmd := newRunCmd(s)
+	if err := cmd.ParseFlags([]string{"--config", cfg, "--allow-unsafe-settings", "--allow-http-registry", "r.lan:5000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := applySettings(cmd, s, cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	f := cmd.Flags()
+	if f.Lookup("gate-mode").Value.String() != "audit" || f.Lookup("skip-tlog-unsafe").Value.String() != "true" {
+		t.Fatal("the explicitly allowed settings were not applied")
+	}
+}
+
 func TestRunConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(content string) string {
@@ -243,6 +263,17 @@ func TestRunConfigErrors(t *testing.T) {
 		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_GATE_MODE": "lenient"}, `--gate-mode "lenient": want enforce or audit`},
 		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_RETRIES": "many"}, "SEALYARD_RETRIES"},
 		{nil, nil, "give --to"},
+		// Settings that weaken the checks never come silently from a
+		// committed file or the environment.
+		{[]string{"--to", "r.example/a:v1", "--config", write("skip-tlog-unsafe: true\n")}, nil, "sets skip-tlog-unsafe, which weakens sealyard's checks"},
+		{[]string{"--to", "r.example/a:v1", "--config", write("rekor-url: https://rekor.example\n")}, nil, "sets rekor-url, which weakens"},
+		{[]string{"--to", "r.example/a:v1", "--config", write("fulcio-url: https://fulcio.example\n")}, nil, "sets fulcio-url, which weakens"},
+		{[]string{"--to", "r.example/a:v1", "--config", write("allow-http-registry: [r.example]\n")}, nil, "sets allow-http-registry, which weakens"},
+		{[]string{"--to", "r.example/a:v1", "--config", write("allow-unsafe-settings: true\n")}, nil, "counts only on the command line"},
+		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_GATE_MODE": "audit"}, "SEALYARD_GATE_MODE sets gate-mode, which weakens"},
+		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_INSECURE_SKIP_TLS_VERIFY": "true"}, "SEALYARD_INSECURE_SKIP_TLS_VERIFY sets insecure-skip-tls-verify"},
+		{[]string{"--to", "r.example/a:v1"}, map[string]string{"SEALYARD_ALLOW_UNSAFE_SETTINGS": "true", "SEALYARD_SKIP_TLOG_UNSAFE": "1"}, "counts only on the command line"},
+		{[]string{"--to", "r.example/a:v1", "--insecure"}, nil, "--insecure is gone"},
 	} {
 		out := filepath.Join(t.TempDir(), "out")
 		r := run(t, "", tc.env, append([]string{"run", greeterCopy(t), "--out", out}, tc.args...)...)
