@@ -8,24 +8,17 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/go-openapi/runtime"
-	"github.com/go-openapi/swag/conv"
 	protocommon "github.com/sigstore/protobuf-specs/gen/pb-go/common/v1"
-	"github.com/sigstore/rekor/pkg/generated/client/entries"
-	"github.com/sigstore/rekor/pkg/generated/models"
-	"github.com/sigstore/rekor/pkg/types"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgsign "github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/testing/ca"
-	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
+	"github.com/sealyard/sealyard/internal/testutil/virtualsigstore"
 	"github.com/sealyard/sealyard/pipelines/predicate"
 	"github.com/sealyard/sealyard/pipelines/sign"
 )
@@ -77,51 +70,6 @@ func (c fixedCert) GetCertificate(context.Context, sgsign.Keypair, *sgsign.Certi
 	return c.der, nil
 }
 
-// virtualRekor logs entries the way Rekor does, signing them with the
-// virtual log's key.
-type virtualRekor struct {
-	vs    *ca.VirtualSigstore
-	index atomic.Int64
-}
-
-func (r *virtualRekor) CreateLogEntry(params *entries.CreateLogEntryParams, _ ...entries.ClientOption) (*entries.CreateLogEntryCreated, error) {
-	ctx := context.Background()
-	impl, err := types.UnmarshalEntry(params.ProposedEntry)
-	if err != nil {
-		return nil, err
-	}
-	body, err := types.CanonicalizeEntry(ctx, impl)
-	if err != nil {
-		return nil, err
-	}
-	logID, err := r.vs.RekorLogID()
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now().Unix()
-	idx := r.index.Add(1)
-	set, err := r.vs.RekorSignPayload(tlog.RekorPayload{LogID: logID, IntegratedTime: now, LogIndex: idx, Body: base64.StdEncoding.EncodeToString(body)})
-	if err != nil {
-		return nil, err
-	}
-	proof, err := r.vs.GetInclusionProof(body)
-	if err != nil {
-		return nil, err
-	}
-	leaf := sha256.Sum256(append([]byte{0}, body...))
-	entry := models.LogEntryAnon{
-		Body:           base64.StdEncoding.EncodeToString(body),
-		IntegratedTime: conv.Pointer(now),
-		LogID:          conv.Pointer(logID),
-		LogIndex:       conv.Pointer(idx),
-		Verification:   &models.LogEntryAnonVerification{SignedEntryTimestamp: set, InclusionProof: proof},
-	}
-	uuid := hex.EncodeToString(leaf[:])
-	return &entries.CreateLogEntryCreated{ETag: uuid, Payload: models.LogEntry{uuid: entry}}, nil
-}
-
-var _ = runtime.JSONConsumer
-
 // withoutCT hides the virtual CT logs: the virtual CA issues certificates
 // without SCTs, as a private Fulcio without a CT log does.
 type withoutCT struct{ root.TrustedMaterial }
@@ -159,7 +107,7 @@ func keylessFor(t *testing.T, vs *ca.VirtualSigstore, token, san, certIssuer str
 		n = &calls{}
 	}
 	return sign.NewKeylessWith(token, countingCert{fixedCert{cert.Raw}, &n.certs},
-		sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualRekor{vs: vs}}),
+		sgsign.NewRekor(&sgsign.RekorOptions{Client: &virtualsigstore.Rekor{VS: vs}}),
 		func() (sgsign.Keypair, error) {
 			n.keypairs.Add(1)
 			return leafKeypair{priv.(*ecdsa.PrivateKey)}, nil
@@ -211,7 +159,7 @@ func TestKeylessRerunInGitHubActions(t *testing.T) {
 			t.Fatalf("signer %q, want %q", kl.String(), want)
 		}
 	}
-	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(san, "", sign.GitHubActionsIssuer, trusted), WithRequire("provenance", "vuln", "sbom"))
+	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(san, "", sign.GitHubActionsIssuer, trusted), WithoutSCTUnsafe(), WithRequire("provenance", "vuln", "sbom"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +187,7 @@ func TestKeylessPlantedCertificateDoesNotSkipSigning(t *testing.T) {
 	if _, err := sign.Image(ctx, f.d, keylessFor(t, vs, token, identity, issuer, nil), sign.WithRegistry(f.reg), sign.WithTrustedMaterial(withoutCT{vs})); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, withoutCT{vs}))
+	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, withoutCT{vs}), WithoutSCTUnsafe())
 	if err != nil {
 		t.Fatalf("sealyard did not sign over the planted signature: %v", err)
 	}
@@ -266,24 +214,29 @@ func TestKeyless(t *testing.T) {
 		t.Fatal(err)
 	}
 	trusted := withoutCT{vs}
-	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, trusted), WithRequire("provenance"))
+	res, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, trusted), WithoutSCTUnsafe(), WithRequire("provenance"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(res.Signatures) != 1 || !res.Signatures[0].Logged || !strings.Contains(res.Signatures[0].Signer, identity) {
 		t.Fatalf("signatures %+v (signing twice with one identity must leave one)", res.Signatures)
 	}
-	if _, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless("", `^release-.*@example\.com$`, issuer, trusted)); err != nil {
+	if _, err := Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless("", `^release-.*@example\.com$`, issuer, trusted), WithoutSCTUnsafe()); err != nil {
 		t.Fatalf("identity regexp: %v", err)
 	}
-	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless("someone-else@example.com", "", issuer, trusted))
+	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless("someone-else@example.com", "", issuer, trusted), WithoutSCTUnsafe())
 	mustFail(t, err, "expected a signature by identity someone-else@example.com from issuer "+issuer, "signed by identity "+identity+" from issuer "+issuer)
-	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", "https://accounts.example.org", trusted))
+	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", "https://accounts.example.org", trusted), WithoutSCTUnsafe())
 	mustFail(t, err, "from issuer https://accounts.example.org")
+
+	// SCTs are required unless the caller says the Fulcio logs to no CT
+	// log.
+	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, trusted))
+	mustFail(t, err, "carries no signed certificate timestamp (SCT)", "--insecure-ignore-sct")
 
 	// A certificate from another authority is not trusted.
 	other, _ := ca.NewVirtualSigstore()
-	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, withoutCT{other}))
+	_, err = Verify(ctx, f.d.String(), WithRegistry(f.reg), WithKeyless(identity, "", issuer, withoutCT{other}), WithoutSCTUnsafe())
 	mustFail(t, err, "found 1 signature(s), none valid")
 }
 

@@ -40,6 +40,7 @@ type options struct {
 	trusted    root.TrustedMaterial
 	require    []string
 	skipTlog   bool
+	skipSCT    bool
 
 	policyDigest string
 	auditOK      bool
@@ -110,6 +111,17 @@ func WithTrustedMaterial(tm root.TrustedMaterial) Option {
 func WithoutTlogUnsafe() Option {
 	return func(o *options) error {
 		o.skipTlog = true
+		return nil
+	}
+}
+
+// WithoutSCTUnsafe accepts keyless certificates without a signed
+// certificate timestamp: a private Fulcio that logs to no CT log. Without
+// it, every keyless certificate must carry an SCT from a CT log of the
+// trusted root.
+func WithoutSCTUnsafe() Option {
+	return func(o *options) error {
+		o.skipSCT = true
 		return nil
 	}
 }
@@ -188,8 +200,11 @@ func Verify(ctx context.Context, ref string, opts ...Option) (*Result, error) {
 		Identities:         o.identities,
 		TrustedMaterial:    o.trusted,
 		IgnoreTlog:         o.skipTlog,
-		IgnoreSCT:          true,
+		IgnoreSCT:          o.skipSCT,
 		Offline:            true,
+	}
+	if !o.skipTlog && o.trusted == nil {
+		return nil, fmt.Errorf("checking the transparency log needs a Sigstore trusted root (Rekor's keys): give trusted material (--trusted-root FILE, or the TUF repository by default), or accept unlogged signatures with --skip-tlog-unsafe")
 	}
 	res := &Result{Reference: r.String(), Digest: desc.Digest.String()}
 	if err := o.signatures(ctx, r, d, desc.Digest, co, res); err != nil {
@@ -410,6 +425,14 @@ func sigTag(d name.Digest) string {
 
 func shorten(err error) string {
 	s := err.Error()
+	switch {
+	case strings.Contains(s, "does not include required embedded SCT"):
+		return "the certificate carries no signed certificate timestamp (SCT) from a CT log of the trusted root; for a private Fulcio without a CT log pass --insecure-ignore-sct"
+	case strings.Contains(s, "rekor log public key not found") || strings.Contains(s, "transparency log public key"):
+		return "its transparency log entry is from a Rekor log the trusted root does not name; give the trusted root of that log (--trusted-root FILE, or --tuf-mirror/--tuf-root)"
+	case strings.Contains(s, "offline verification failed") || strings.Contains(s, "signature not found in transparency log") || strings.Contains(s, "no valid tlog entries") || strings.Contains(s, "bundle does not contain"):
+		return "it carries no transparency log entry (it was signed offline); accept such signatures with --skip-tlog-unsafe"
+	}
 	if strings.Contains(s, "invalid signature when validating ASN.1 encoded signature") || strings.Contains(s, "crypto/ecdsa: verification error") ||
 		strings.Contains(s, "accepted signatures do not match threshold") {
 		return "the signature does not verify with the accepted key (another key signed it, or the payload was changed)"

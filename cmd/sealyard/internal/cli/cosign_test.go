@@ -3,8 +3,10 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"os/exec"
@@ -13,8 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/testing/ca"
+
 	"github.com/sealyard/sealyard/internal/testutil/distribution"
 	"github.com/sealyard/sealyard/internal/testutil/peers"
+	"github.com/sealyard/sealyard/internal/testutil/virtualsigstore"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/predicate"
 )
@@ -66,8 +71,13 @@ func (s *signing) sealyard(t *testing.T, args ...string) result {
 // cosign runs the stock cosign CLI (the version sealyard links).
 func (s *signing) cosign(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	return s.cosignEnv(t, nil, args...)
+}
+
+func (s *signing) cosignEnv(t *testing.T, env []string, args ...string) (string, error) {
+	t.Helper()
 	cmd := exec.Command(peers.Cosign.Path(t), args...)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(append(os.Environ(), env...),
 		"DOCKER_CONFIG="+filepath.Join(s.dir, "docker"),
 		"SSL_CERT_FILE="+s.reg.CAFile,
 		"COSIGN_PASSWORD="+s.password,
@@ -212,9 +222,78 @@ func TestSealyardVerifiesStockCosign(t *testing.T) {
 		t.Fatalf("verify with another key: exit %d %q", bad.code, bad.stderr)
 	}
 	// Without --skip-tlog-unsafe the unlogged signature is refused.
-	unlogged := s.sealyard(t, "verify", ref, "--key", s.pub)
+	vs, _ := ca.NewVirtualSigstore()
+	unlogged := s.sealyard(t, "verify", ref, "--key", s.pub, "--trusted-root", s.write(t, "trusted_root.json", virtualsigstore.TrustedRootJSON(t, vs)))
 	if unlogged.code != ExitDenied {
 		t.Fatalf("an unlogged signature verified without --skip-tlog-unsafe: exit %d %q", unlogged.code, unlogged.stderr)
 	}
 	_ = context.Background
+}
+
+// TestTlogInteropWithStockCosign signs with the transparency log on (an
+// in-process Rekor over HTTP, the virtual Sigstore's keys as a local
+// trusted root): stock cosign verifies sealyard's logged signature and
+// attestation against that root, sealyard verifies cosign's logged
+// signature against it, and an unlogged signature is refused with the
+// remedy named.
+func TestTlogInteropWithStockCosign(t *testing.T) {
+	s := newSigning(t)
+	vs, err := ca.NewVirtualSigstore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rekor := virtualsigstore.RekorServer(t, vs)
+	trustedRoot := s.write(t, "trusted_root.json", virtualsigstore.TrustedRootJSON(t, vs))
+	var rekorKey []byte
+	for _, l := range vs.RekorLogs() {
+		der, err := x509.MarshalPKIXPublicKey(l.PublicKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rekorKey = pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+	}
+	rekorKeyFile := s.write(t, "rekor.pub", rekorKey)
+
+	// sealyard signs and attests, logged; stock cosign verifies both.
+	ref := s.push(t, "logged")
+	s.sealyard(t, "sign", ref, "--key", s.priv, "--rekor-url", rekor).mustSucceed(t)
+	prov := s.write(t, "provenance.json", []byte(`{"buildDefinition": {"buildType": "https://sealyard.dev/test"}, "runDetails": {"builder": {"id": "https://sealyard.dev/test"}}}`))
+	s.sealyard(t, "attest", ref, "--key", s.priv, "--rekor-url", rekor, "--type", "slsaprovenance1", "--predicate", prov).mustSucceed(t)
+	if _, err := s.cosign(t, "verify", "--key", s.pub, "--trusted-root", trustedRoot, ref); err != nil {
+		t.Fatalf("stock cosign does not verify sealyard's logged signature: %v", err)
+	}
+	if _, err := s.cosign(t, "verify-attestation", "--key", s.pub, "--trusted-root", trustedRoot, "--type", "slsaprovenance1", ref); err != nil {
+		t.Fatalf("stock cosign does not verify sealyard's logged attestation: %v", err)
+	}
+	v := s.sealyard(t, "verify", ref, "--key", s.pub, "--trusted-root", trustedRoot, "--require", "provenance").mustSucceed(t)
+	if !strings.Contains(v.stdout, "in the transparency log") {
+		t.Fatalf("sealyard verify output:\n%s", v.stdout)
+	}
+
+	// Stock cosign signs, logged; sealyard verifies it with the log on.
+	ref2 := s.push(t, "logged-by-cosign")
+	cmdEnv := []string{"SIGSTORE_REKOR_PUBLIC_KEY=" + rekorKeyFile}
+	if _, err := s.cosignEnv(t, cmdEnv, "sign", "--key", s.priv, "--rekor-url", rekor, "--use-signing-config=false", "--yes", ref2); err != nil {
+		t.Fatal(err)
+	}
+	v = s.sealyard(t, "verify", ref2, "--key", s.pub, "--trusted-root", trustedRoot).mustSucceed(t)
+	if !strings.Contains(v.stdout, "in the transparency log") {
+		t.Fatalf("sealyard verify output:\n%s", v.stdout)
+	}
+
+	// An unlogged signature does not verify with the log on, and the
+	// message names the remedy.
+	ref3 := s.push(t, "unlogged")
+	s.sealyard(t, "sign", ref3, "--key", s.priv, "--skip-tlog-unsafe").mustSucceed(t)
+	r := s.sealyard(t, "verify", ref3, "--key", s.pub, "--trusted-root", trustedRoot)
+	if r.code != ExitDenied || !strings.Contains(r.stderr, "--skip-tlog-unsafe") {
+		t.Fatalf("an unlogged signature with the log on: exit %d %q", r.code, r.stderr)
+	}
+	// Another log's trusted root does not vouch for the entries.
+	other, _ := ca.NewVirtualSigstore()
+	otherRoot := s.write(t, "other_root.json", virtualsigstore.TrustedRootJSON(t, other))
+	r = s.sealyard(t, "verify", ref, "--key", s.pub, "--trusted-root", otherRoot)
+	if r.code != ExitDenied || !strings.Contains(r.stderr, "Rekor log the trusted root does not name") {
+		t.Fatalf("verify against another log's root: exit %d %q", r.code, r.stderr)
+	}
 }

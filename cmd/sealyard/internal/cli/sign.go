@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sigstore/sigstore-go/pkg/root"
 	"net/http"
 	"os"
 	"time"
@@ -24,7 +25,10 @@ type signFlags struct {
 	rekorURL  string
 	skipTlog  bool
 	referrers string
+	trust     trustFlags
 	reg       registryFlags
+	// trusted is the trusted root a keyless signer loaded.
+	trusted root.TrustedMaterial
 }
 
 func (f *signFlags) register(cmd *cobra.Command) {
@@ -35,6 +39,7 @@ func (f *signFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.rekorURL, "rekor-url", sign.DefaultRekorURL, "transparency log to record signatures in")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "do not record the signature in a transparency log (offline use; verifiers must then accept unlogged signatures)")
 	fl.StringVar(&f.referrers, "referrers", string(sign.ReferrersAuto), "also store as OCI 1.1 referrers: auto (when the registry serves them) or never")
+	f.trust.register(cmd)
 	f.reg.register(cmd)
 }
 
@@ -49,6 +54,9 @@ func (f *signFlags) options(s *streams, d name.Digest) ([]sign.Option, error) {
 // logOptions are the transparency log and storage options.
 func (f *signFlags) logOptions() []sign.Option {
 	opts := []sign.Option{sign.WithRekorURL(f.rekorURL), sign.WithReferrers(sign.ReferrersMode(f.referrers))}
+	if f.trusted != nil {
+		opts = append(opts, sign.WithTrustedMaterial(f.trusted))
+	}
 	if f.skipTlog {
 		opts = append(opts, sign.WithoutTlogUnsafe())
 	}
@@ -66,6 +74,13 @@ func (f *signFlags) signer(cmd *cobra.Command, s *streams) (sign.Signer, error) 
 		token, err := sign.IDToken(cmd.Context(), s.getenv, http.DefaultClient)
 		if err != nil {
 			return nil, err
+		}
+		// The trusted root tells this run's earlier signatures from
+		// planted ones; without it, a rerun signs again.
+		if tm, err := f.trust.load(); err != nil {
+			s.logf("warning: earlier keyless signatures cannot be recognised, a rerun adds a signature: %v", err)
+		} else {
+			f.trusted = tm
 		}
 		return sign.NewKeyless(token, f.fulcioURL, f.rekorURL)
 	case f.key == "":

@@ -24,7 +24,8 @@ type verifyFlags struct {
 	identity       string
 	identityRegexp string
 	issuer         string
-	trustedRoot    string
+	trust          trustFlags
+	skipSCT        bool
 	require        []string
 	skipTlog       bool
 	gate           bool
@@ -57,7 +58,8 @@ When a check fails, the message says what was expected and what was found.
 Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 		Example: `  sealyard verify registry.example.com/app:v1 --key cosign.pub --require sbom,vuln,provenance,decision
   sealyard verify registry.example.com/app@sha256:... --certificate-identity-regexp '^https://github.com/acme/' \
-      --certificate-oidc-issuer https://token.actions.githubusercontent.com --trusted-root trusted_root.json
+      --certificate-oidc-issuer https://token.actions.githubusercontent.com
+  sealyard verify registry.example.com/app:v1 --key cosign.pub --trusted-root trusted_root.json --require decision --gate
   sealyard verify 127.0.0.1:5000/app:v1 --key cosign.pub --skip-tlog-unsafe --gate --require sbom,vuln`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -69,7 +71,8 @@ Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: the identity (SAN) the certificate must name")
 	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the identity must match")
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
-	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted root JSON (Fulcio and Rekor keys), to verify offline")
+	f.trust.register(cmd)
+	fl.BoolVar(&f.skipSCT, "insecure-ignore-sct", false, "keyless: accept certificates without an SCT (a private Fulcio that logs to no CT log; unsafe)")
 	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision (comma-separated)")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
 	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
@@ -112,15 +115,17 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 			return err
 		}
 		opts = append(opts, verify.WithKey(v, f.key))
-		if f.trustedRoot != "" {
-			tm, err := loadTrustedRoot(f.trustedRoot)
+		// A key's signatures need the trusted root only to check the
+		// transparency log.
+		if !f.skipTlog || f.trust.given() {
+			tm, err := f.trust.load()
 			if err != nil {
 				return err
 			}
 			opts = append(opts, verify.WithTrustedMaterial(tm))
 		}
 	default:
-		tm, err := loadTrustedRoot(f.trustedRoot)
+		tm, err := f.trust.load()
 		if err != nil {
 			return err
 		}
@@ -128,6 +133,9 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 	}
 	if f.skipTlog {
 		opts = append(opts, verify.WithoutTlogUnsafe())
+	}
+	if f.skipSCT {
+		opts = append(opts, verify.WithoutSCTUnsafe())
 	}
 	res, err := verify.Verify(ctx, ref, opts...)
 	if err != nil {
