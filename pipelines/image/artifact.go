@@ -33,7 +33,7 @@ func Images(a Artifact) ([]PlatformImage, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading image config: %w", err)
 		}
-		return []PlatformImage{{Platform: configPlatform(cf), Image: v}}, nil
+		return []PlatformImage{{Platform: ConfigPlatform(cf), Image: v}}, nil
 	case v1.ImageIndex:
 		return indexImages(v, 0)
 	default:
@@ -78,7 +78,7 @@ func indexImages(idx v1.ImageIndex, depth int) ([]PlatformImage, error) {
 				if err != nil {
 					return nil, fmt.Errorf("reading config of image %s: %w", d.Digest, err)
 				}
-				c := configPlatform(cf)
+				c := ConfigPlatform(cf)
 				p = &c
 			}
 			out = append(out, PlatformImage{Platform: *p, Image: img})
@@ -95,7 +95,9 @@ func indexImages(idx v1.ImageIndex, depth int) ([]PlatformImage, error) {
 // is still read, cataloged and gated; its platform reads "unknown".
 var UnknownPlatform = v1.Platform{OS: "unknown"}
 
-func configPlatform(cf *v1.ConfigFile) v1.Platform {
+// ConfigPlatform is the platform an image config names, or
+// UnknownPlatform.
+func ConfigPlatform(cf *v1.ConfigFile) v1.Platform {
 	if p := cf.Platform(); p != nil && p.OS != "" {
 		return *p
 	}

@@ -149,6 +149,11 @@ func GenerateAll(ctx context.Context, a image.Artifact, opts ...Option) ([]*Docu
 			sem <- struct{}{}
 			defer func() { <-sem }()
 			docs[i], errs[i] = generate(ctx, pi.Image, o)
+			if errs[i] == nil {
+				// The index's word on the platform, as the gate's image
+				// facts take it.
+				docs[i].Platform = pi.Platform
+			}
 			if errs[i] != nil {
 				errs[i] = fmt.Errorf("cataloging %s image: %w", pi.Platform.String(), errs[i])
 			}
@@ -208,6 +213,5 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		return nil, fmt.Errorf("reading image files: %w", err)
 	}
 	correctVendoredSymbols(s, res)
-	p := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
-	return &Document{Name: o.name, Digest: digest, Platform: p, Created: cf.Created.Time.UTC(), SBOM: s}, nil
+	return &Document{Name: o.name, Digest: digest, Platform: image.ConfigPlatform(cf), Created: cf.Created.Time.UTC(), SBOM: s}, nil
 }
