@@ -17,6 +17,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sealyard/sealyard/pipelines/redact"
 	"github.com/sealyard/sealyard/policies"
 )
 
@@ -28,7 +29,7 @@ var ErrPolicy = errors.New("policy error")
 type Engine struct {
 	query    rego.PreparedEvalQuery
 	digest   string
-	secrets  secretPatterns
+	secrets  *redact.Patterns
 	files    []string
 	packages [][]string // package paths, e.g. [sealyard vulnerabilities]
 }
@@ -150,9 +151,9 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
-	secrets, err := compileSecretPatterns(data)
+	secrets, err := redact.FromSettings(data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrPolicy, err)
 	}
 	e := &Engine{query: pq, digest: bundleDigest(modules, dataSources), secrets: secrets}
 	seen := map[string]bool{}

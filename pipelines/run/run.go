@@ -287,7 +287,7 @@ func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference,
 		return platformResult{}, err
 	}
 	st := t.begin("sbom "+p, map[string]string{"image": d.String()})
-	doc, err := sbom.Generate(ctx, pi.Image, sbom.WithName(dst.Context().Name()), sbom.WithToolVersion(cfg.ToolVersion), sbom.WithParallelism(2))
+	doc, err := sbom.Generate(ctx, pi.Image, sbom.WithName(dst.Context().Name()), sbom.WithToolVersion(cfg.ToolVersion), sbom.WithParallelism(2), sbom.WithRedaction(cfg.Policy.Redacter()))
 	if err != nil {
 		return platformResult{}, st.end(fmt.Errorf("cataloging %s: %w", p, err), "")
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/anchore/syft/syft/source/stereoscopesource"
 
 	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/redact"
 )
 
 // Document is the SBOM of one platform image.
@@ -45,6 +46,7 @@ type options struct {
 	parallelism int
 	platforms   int
 	tempDir     string
+	redact      *redact.Patterns
 }
 
 // WithName sets the image name recorded in documents (default "image").
@@ -96,7 +98,7 @@ func WithTempDir(dir string) Option {
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{name: "image", toolVersion: "devel", platforms: 2, tempDir: os.TempDir()}
+	o := &options{name: "image", toolVersion: "devel", platforms: 2, tempDir: os.TempDir(), redact: redact.Default()}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -125,6 +127,31 @@ func Generate(ctx context.Context, img v1.Image, opts ...Option) (*Document, err
 		return nil, err
 	}
 	return generate(ctx, img, o)
+}
+
+// WithRedaction sets the credential patterns whose label and environment
+// values are redacted from the SBOM's copy of the image config (default:
+// sealyard's default policy settings).
+func WithRedaction(p *redact.Patterns) Option {
+	return func(o *options) error {
+		if p == nil {
+			return fmt.Errorf("redaction patterns are nil")
+		}
+		o.redact = p
+		return nil
+	}
+}
+
+// redactSource keeps credentials in image labels and the raw config out
+// of the SBOM (syft copies both into it: CycloneDX properties, syft JSON).
+func redactSource(s *syftsbom.SBOM, p *redact.Patterns) {
+	m, ok := s.Source.Metadata.(source.ImageMetadata)
+	if !ok {
+		return
+	}
+	m.Labels, _ = p.Labels(m.Labels)
+	m.RawConfig = p.ConfigJSON(m.RawConfig)
+	s.Source.Metadata = m
 }
 
 // GenerateAll catalogs every platform image of a (an image or an index), a
@@ -213,5 +240,6 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		return nil, fmt.Errorf("reading image files: %w", err)
 	}
 	correctVendoredSymbols(s, res)
+	redactSource(s, o.redact)
 	return &Document{Name: o.name, Digest: digest, Platform: image.ConfigPlatform(cf), Created: cf.Created.Time.UTC(), SBOM: s}, nil
 }

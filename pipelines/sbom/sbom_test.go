@@ -188,3 +188,58 @@ func TestDecodeRejects(t *testing.T) {
 		}
 	}
 }
+
+// Credentials in the image config (a label value, a credential-named
+// environment variable, and the Dockerfile history that set them) reach
+// no SBOM format: syft copies labels and the raw config into its output.
+func TestSBOMRedactsConfigSecrets(t *testing.T) {
+	img := vulnfixture.GateImage(t)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	awsKey, dbPassword := "AKIA"+"ZXCVBNMASDFGHJKL", "hunter2-"+"db-pw-31337"
+	cf.Config.Labels = map[string]string{"build.note": awsKey, "team": "payments"}
+	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+dbPassword)
+	cf.History = append(cf.History, v1.History{CreatedBy: "/bin/sh -c #(nop) ENV DB_PASSWORD=" + dbPassword})
+	leaky, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Generate(context.Background(), leaky, WithName("leaky"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Format{CycloneDXJSON, SPDXJSON, SyftJSON} {
+		data, err := EncodeBytes(d, f, time.Unix(1700000000, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == SyftJSON {
+			// syft JSON holds the raw config base64-encoded.
+			var doc struct {
+				Source struct {
+					Metadata struct {
+						Config []byte `json:"config"`
+					} `json:"metadata"`
+				} `json:"source"`
+			}
+			if err := json.Unmarshal(data, &doc); err != nil {
+				t.Fatal(err)
+			}
+			if len(doc.Source.Metadata.Config) == 0 || !bytes.Contains(doc.Source.Metadata.Config, []byte("DB_PASSWORD=<redacted sha256:")) {
+				t.Errorf("the syft JSON config is missing or not redacted: %s", doc.Source.Metadata.Config)
+			}
+			data = append(data, doc.Source.Metadata.Config...)
+		}
+		for _, secret := range []string{awsKey, dbPassword} {
+			if bytes.Contains(data, []byte(secret)) {
+				t.Errorf("the %s SBOM holds %q", f, secret)
+			}
+		}
+		if f == CycloneDXJSON && !bytes.Contains(data, []byte("payments")) {
+			t.Errorf("the CycloneDX SBOM lost the harmless label")
+		}
+	}
+}

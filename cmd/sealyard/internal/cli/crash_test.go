@@ -18,7 +18,12 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
+
+	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/image"
 )
 
 // blockingProxy forwards to the registry, but holds any request that
@@ -197,4 +202,73 @@ func TestSecretsStayOut(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestRunSecretsStayOutOnEveryPath runs sealyard run on an image whose
+// config holds credentials (a label value, an environment variable and
+// the history that set it), with a signing key password and a registry
+// password: once denied, once in audit mode against a registry that
+// refuses the password (a failure halfway), once with a wrong signing
+// password. Every byte printed and every file written is searched for the
+// credential values and both passwords.
+func TestRunSecretsStayOutOnEveryPath(t *testing.T) {
+	s := newSigning(t)
+	img := vulnfixture.GateImage(t)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	awsKey, dbPassword := "AKIA"+"QAZWSXEDCRFVTGBY", "db-"+"pw-8675309-zz"
+	cf.Config.Labels = map[string]string{"build.note": awsKey}
+	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+dbPassword)
+	cf.History = append(cf.History, v1.History{CreatedBy: "ENV DB_PASSWORD=" + dbPassword})
+	leaky, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(t.TempDir(), "leaky")
+	if err := image.Write(context.Background(), leaky, "oci-dir:"+layout); err != nil {
+		t.Fatal(err)
+	}
+	secrets := []string{awsKey, dbPassword, s.password, s.reg.Password}
+	base := append([]string{"run", "oci-dir:" + layout, "--to", s.reg.Host + "/leaky:v1", "--key", s.priv, "--skip-tlog-unsafe", "--progress", "plain"}, dbArgs(t)...)
+
+	// Denied: SY-SEC-001 and SY-SEC-002, nothing pushed.
+	out := t.TempDir()
+	r := s.sealyard(t, append(base, "--out", out)...)
+	if r.code != ExitDenied || !strings.Contains(r.stderr+readAll(t, out), "SY-SEC-002") {
+		t.Fatalf("the leaky image: exit %d %q", r.code, r.stderr)
+	}
+	checkNoSecrets(t, secrets, out, r)
+
+	// Audit mode (so the run goes on) against a registry refusing the
+	// password: it fails at the push.
+	out = t.TempDir()
+	r = run(t, "wrong-"+s.reg.Password, s.env, append(append(base, "--out", out, "--gate-mode", "audit"), registryArgs(s.reg)...)...)
+	if r.code != ExitError {
+		t.Fatalf("a registry refusing the password: exit %d %q", r.code, r.stderr)
+	}
+	checkNoSecrets(t, append(secrets, "wrong-"+s.reg.Password), out, r)
+
+	// A wrong signing password fails before anything is read.
+	r = run(t, s.reg.Password, map[string]string{"COSIGN_PASSWORD": "wrong-" + s.password}, append(append(base, "--out", t.TempDir()), registryArgs(s.reg)...)...)
+	if r.code != ExitError {
+		t.Fatalf("a wrong signing password: exit %d %q", r.code, r.stderr)
+	}
+	for _, secret := range append(secrets, "wrong-"+s.password) {
+		if strings.Contains(r.stdout+r.stderr, secret) {
+			t.Fatalf("a secret appears in the output of a failed run:\n%s\n%s", r.stdout, r.stderr)
+		}
+	}
+}
+
+func readAll(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		b.Write(mustRead(t, filepath.Join(dir, e.Name())))
+	}
+	return b.String()
 }
