@@ -221,3 +221,95 @@ func TestGitLabTemplateValidates(t *testing.T) {
 		}
 	}
 }
+
+var (
+	usesLine  = regexp.MustCompile(`(?m)^\s*(?:-\s+)?uses:\s*(\S+)(.*)$`)
+	pinnedRef = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+@[0-9a-f]{40}$`)
+	versionTC = regexp.MustCompile(`^\s*#\s*v\d+(\.\d+)*\s*$`)
+)
+
+// pinProblems lists the uses: of a workflow or action that are not pinned
+// to a full commit SHA with the version in a comment (a tag can be moved
+// to other code; a SHA cannot), and the run: scripts with an expression
+// in them (script injection: pass values through env:).
+func pinProblems(name string, data []byte) []string {
+	var out []string
+	for _, m := range usesLine.FindAllStringSubmatch(string(data), -1) {
+		ref, comment := m[1], m[2]
+		if strings.HasPrefix(ref, "./") || ref == "." {
+			continue
+		}
+		if !pinnedRef.MatchString(ref) || !versionTC.MatchString(comment) {
+			out = append(out, fmt.Sprintf("%s: uses %s%s is not pinned by commit SHA with a # vX.Y.Z comment", name, ref, comment))
+		}
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return append(out, fmt.Sprintf("%s: %v", name, err))
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if s, ok := e.(string); ok && k == "run" && strings.Contains(s, "${{") {
+					out = append(out, fmt.Sprintf("%s: %s.run puts an expression into a script; pass it through env:", name, path))
+				}
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for i, e := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), e)
+			}
+		}
+	}
+	walk(name, doc)
+	return out
+}
+
+// TestTemplatesHardened: every action is pinned by commit SHA, no script
+// has an expression pasted into it, and the GitLab template installs a
+// pinned sealyard release. The check is shown to catch each mistake.
+func TestTemplatesHardened(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join(root, ".github", "workflows", "*.yml"))
+	files = append(files, filepath.Join(root, "action.yml"))
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pinProblems(filepath.Base(f), data) {
+			t.Error(p)
+		}
+	}
+	for _, bad := range []string{
+		"steps:\n  - uses: actions/checkout@v4\n",
+		"steps:\n  - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n",
+		"steps:\n  - run: echo \"${{ github.event.pull_request.title }}\"\n",
+	} {
+		if len(pinProblems("bad.yml", []byte(bad))) == 0 {
+			t.Errorf("the check misses:\n%s", bad)
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(root, "templates", "gitlab", "sealyard.gitlab-ci.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gl struct {
+		Variables map[string]string `yaml:"variables"`
+	}
+	if err := yaml.Unmarshal(data, &gl); err != nil {
+		t.Fatal(err)
+	}
+	if v := gl.Variables["SEALYARD_VERSION"]; !regexp.MustCompile(`^v\d+\.\d+\.\d+$`).MatchString(v) {
+		t.Errorf("the GitLab template installs sealyard %q; pin a release vX.Y.Z", v)
+	}
+	if !strings.Contains(string(data), "@${SEALYARD_VERSION}") {
+		t.Error("the GitLab template does not install the pinned SEALYARD_VERSION")
+	}
+	for k := range gl.Variables {
+		if k == "SEALYARD_GATE_MODE" {
+			t.Error("the GitLab template sets SEALYARD_GATE_MODE, which sealyard refuses in audit mode from the environment; pass --gate-mode")
+		}
+	}
+}
