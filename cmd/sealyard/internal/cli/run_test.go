@@ -3,6 +3,8 @@ package cli
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -135,6 +137,28 @@ func TestRunUnderGitHubActions(t *testing.T) {
 	if !strings.Contains(v.stdout, got[1]["digest"]) {
 		t.Fatalf("verify: %s", v.stdout)
 	}
+	// The attested decision replays: its digests are those of the files
+	// written, and the gate recomputes it byte for byte.
+	v = s.sealyard(t, "verify", s.reg.Host+"/greeter:v1", "--key", s.pub, "--skip-tlog-unsafe", "--gate").mustSucceed(t)
+	flat := strings.Join(strings.Fields(v.stdout), " ")
+	for _, want := range []string{"DECISION PASSED (enforce mode)", "decision " + sha256File(t, filepath.Join(outAllow, "decision.json")), "input " + sha256File(t, filepath.Join(outAllow, "policy-input.json"))} {
+		if !strings.Contains(flat, want) {
+			t.Fatalf("verify --gate output lacks %q:\n%s", want, v.stdout)
+		}
+	}
+	// Other policy settings do not replay the verdict: exit 1, saying so.
+	data := filepath.Join(dir, "stricter.yaml")
+	os.WriteFile(data, []byte("settings:\n  user:\n    root: warn\n"), 0o644)
+	r = s.sealyard(t, "verify", s.reg.Host+"/greeter:v1", "--key", s.pub, "--skip-tlog-unsafe", "--gate", "--policy-data", data)
+	if r.code != ExitDenied || !strings.Contains(r.stderr, "policy bundle") {
+		t.Fatalf("verify --gate under other policy settings: exit %d %q", r.code, r.stderr)
+	}
+}
+
+func sha256File(t *testing.T, p string) string {
+	t.Helper()
+	sum := sha256.Sum256(mustRead(t, p))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 func TestRunUnderGitLabCI(t *testing.T) {
