@@ -193,21 +193,8 @@ func TestDecodeRejects(t *testing.T) {
 // environment variable, and the Dockerfile history that set them) reach
 // no SBOM format: syft copies labels and the raw config into its output.
 func TestSBOMRedactsConfigSecrets(t *testing.T) {
-	img := vulnfixture.GateImage(t)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	awsKey, dbPassword := "AKIA"+"ZXCVBNMASDFGHJKL", "hunter2-"+"db-pw-31337"
-	cf.Config.Labels = map[string]string{"build.note": awsKey, "team": "payments"}
-	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+dbPassword)
-	cf.History = append(cf.History, v1.History{CreatedBy: "/bin/sh -c #(nop) ENV DB_PASSWORD=" + dbPassword})
-	leaky, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := Generate(context.Background(), leaky, WithName("leaky"))
+	awsKey, dbPassword := vulnfixture.SecretLabelValue, vulnfixture.SecretEnvValue
+	d, err := Generate(context.Background(), vulnfixture.SecretImage(t), WithName("leaky"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/sealyard/sealyard/internal/testutil/debian"
 	"github.com/sealyard/sealyard/internal/testutil/fixturecache"
@@ -138,4 +139,33 @@ func grypeVersion() string {
 		return "unknown"
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// Planted credentials of SecretImage.
+const (
+	// SecretLabelValue is an AWS access key id in a label value.
+	SecretLabelValue = "AKIA" + "ZXCVBNMASDFGHJKL"
+	// SecretEnvValue is the value of DB_PASSWORD in the environment.
+	SecretEnvValue = "hunter2-" + "db-pw-31337"
+)
+
+// SecretImage is GateImage with credentials in its config: a label whose
+// value is SecretLabelValue (beside a harmless team=payments label), the
+// variable DB_PASSWORD=SecretEnvValue, and the history entry that set it.
+func SecretImage(t testing.TB) v1.Image {
+	t.Helper()
+	img := GateImage(t)
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Config.Labels = map[string]string{"build.note": SecretLabelValue, "team": "payments"}
+	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+SecretEnvValue)
+	cf.History = append(cf.History, v1.History{CreatedBy: "/bin/sh -c #(nop) ENV DB_PASSWORD=" + SecretEnvValue})
+	out, err := mutate.ConfigFile(img, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

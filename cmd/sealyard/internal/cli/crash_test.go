@@ -18,8 +18,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
@@ -213,20 +211,8 @@ func TestSecretsStayOut(t *testing.T) {
 // credential values and both passwords.
 func TestRunSecretsStayOutOnEveryPath(t *testing.T) {
 	s := newSigning(t)
-	img := vulnfixture.GateImage(t)
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	awsKey, dbPassword := "AKIA"+"QAZWSXEDCRFVTGBY", "db-"+"pw-8675309-zz"
-	cf.Config.Labels = map[string]string{"build.note": awsKey}
-	cf.Config.Env = append(cf.Config.Env, "DB_PASSWORD="+dbPassword)
-	cf.History = append(cf.History, v1.History{CreatedBy: "ENV DB_PASSWORD=" + dbPassword})
-	leaky, err := mutate.ConfigFile(img, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	awsKey, dbPassword := vulnfixture.SecretLabelValue, vulnfixture.SecretEnvValue
+	leaky := vulnfixture.SecretImage(t)
 	layout := filepath.Join(t.TempDir(), "leaky")
 	if err := image.Write(context.Background(), leaky, "oci-dir:"+layout); err != nil {
 		t.Fatal(err)
