@@ -6,7 +6,7 @@ GO    ?= go
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 
-.PHONY: all demo test bench deps fmt-check vet unit
+.PHONY: all demo test bench deps fmt-check vet unit dagger-check
 
 all: test
 
@@ -15,8 +15,9 @@ demo:
 	$(GO) run ./cmd/sealyard demo
 
 ## test: install test dependencies, check formatting, vet, run every test
-test: deps fmt-check vet
+test: deps fmt-check vet dagger-check
 	@docker info >/dev/null 2>&1 || { echo "make test needs a Docker daemon (the docker: source, docker save archives and images that run are tested against it)"; exit 1; }
+	cd ci && $(GO) test ./internal/...
 	$(GO) test -tags docker -timeout 30m ./...
 
 ## bench: sealyard run against syft → grype → crane → cosign on a 200 MB
@@ -42,6 +43,17 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags docker ./...
-	@# ci/ is the Dagger module, a Go module of its own: type-checked against
-	@# dagger.io/dagger v0.21.6 through the stand-in bindings (see README).
-	cd ci && $(GO) vet ./...
+	cd ci && $(GO) vet ./internal/...
+
+## dagger-check: generate the Dagger module's bindings as `dagger develop`
+## does and build and vet the result: with the Dagger v0.21.6 code generator
+## kit when it is beside the repository, else with a dagger CLI on PATH.
+DAGGER_CODEGEN_KIT ?= ../shared/dagger-codegen/check-module
+dagger-check:
+	@if [ -x "$(DAGGER_CODEGEN_KIT)" ]; then \
+		"$(DAGGER_CODEGEN_KIT)" .; \
+	elif command -v dagger >/dev/null; then \
+		dagger develop && cd ci && $(GO) build ./... && $(GO) vet ./...; \
+	else \
+		echo "dagger-check needs the Dagger code generator kit ($(DAGGER_CODEGEN_KIT)) or a dagger CLI on PATH"; exit 1; \
+	fi

@@ -3,14 +3,16 @@ package repocheck
 import (
 	"bytes"
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/bmatcuk/doublestar/v4"
+	"golang.org/x/mod/modfile"
 )
 
 // daggerConfig is dagger.json, with the fields Dagger's module
@@ -24,7 +26,7 @@ type daggerConfig struct {
 		Source string `json:"source"`
 	} `json:"sdk"`
 	Source  string   `json:"source"`
-	Include []string `json:"include"`
+	Include []string `json:"include,omitempty"`
 	Codegen *struct {
 		AutomaticGitignore *bool `json:"automaticGitignore,omitempty"`
 	} `json:"codegen,omitempty"`
@@ -45,116 +47,189 @@ func readDaggerJSON(t *testing.T) daggerConfig {
 	return c
 }
 
-var requireDagger = regexp.MustCompile(`(?m)^\s*dagger\.io/dagger (v\S+)`)
+// heavy are the modules the Dagger module must never require: Dagger's
+// generator pins the module's dependencies, and only the SDK fits.
+var heavy = []string{"github.com/sealyard/sealyard", "github.com/anchore/", "github.com/sigstore/", "github.com/open-policy-agent/", "github.com/google/go-containerregistry"}
 
 // TestDaggerJSON checks the module configuration against what the module
-// is: its name, SDK, source directory, and an engine version that is the
-// version of dagger.io/dagger both Go modules pin.
+// is: its name, SDK and source directory, an engine version that is the
+// dagger.io/dagger the CLI links, a go line the v0.21.6 generator accepts,
+// and a go.mod with nothing of the root module's tree.
 func TestDaggerJSON(t *testing.T) {
 	c := readDaggerJSON(t)
 	if c.Name != "sealyard" || c.SDK.Source != "go" || c.Source != "ci" {
 		t.Fatalf("dagger.json: name %q, sdk %q, source %q", c.Name, c.SDK.Source, c.Source)
 	}
-	for _, mod := range []string{"go.mod", "ci/go.mod"} {
-		data, err := os.ReadFile(filepath.Join(root, mod))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := requireDagger.FindSubmatch(data)
-		if m == nil || string(m[1]) != c.EngineVersion {
-			t.Fatalf("%s pins dagger.io/dagger %s; dagger.json pins engine %s", mod, m, c.EngineVersion)
+	rootMod := parseMod(t, "go.mod")
+	found := false
+	for _, r := range rootMod.Require {
+		if r.Mod.Path == "dagger.io/dagger" {
+			found = r.Mod.Version == c.EngineVersion
 		}
 	}
-	ciMod, _ := os.ReadFile(filepath.Join(root, "ci", "go.mod"))
-	if !strings.Contains(string(ciMod), "replace github.com/sealyard/sealyard => ../") {
-		t.Fatal("ci/go.mod does not build against this repository (replace github.com/sealyard/sealyard => ../)")
+	if !found {
+		t.Fatalf("go.mod does not pin dagger.io/dagger %s, the engine dagger.json names", c.EngineVersion)
 	}
-	for _, f := range []string{"main.go", "go.sum"} {
+	ci := parseMod(t, "ci/go.mod")
+	if p := problems(ci); len(p) > 0 {
+		t.Fatal(strings.Join(p, "\n"))
+	}
+	// The check can fail: a go line the generator refuses, and a require
+	// of the root module, are caught.
+	bad := parseMod(t, "ci/go.mod")
+	bad.AddGoStmt("1.26.8")
+	bad.AddRequire("github.com/sealyard/sealyard", "v0.0.0-00010101000000-000000000000")
+	if len(problems(bad)) != 2 {
+		t.Fatalf("the go.mod check misses a go 1.26.8 line or a require of the root module: %v", problems(bad))
+	}
+	for _, f := range []string{"main.go", "go.sum", ".gitignore"} {
 		if _, err := os.Stat(filepath.Join(root, c.Source, f)); err != nil {
 			t.Fatalf("the module source lacks %s: %v", f, err)
 		}
 	}
 }
 
-// included says whether path (relative to dagger.json) is uploaded: in
-// the module source, or matched by an include pattern and not excluded by
-// a later "!" pattern.
-func included(c daggerConfig, path string) bool {
-	if strings.HasPrefix(path, c.Source+"/") {
-		return true
-	}
-	in := false
-	for _, p := range c.Include {
-		neg := strings.HasPrefix(p, "!")
-		ok, _ := doublestar.Match(strings.TrimPrefix(p, "!"), path)
-		if ok {
-			in = !neg
-		}
-	}
-	return in
-}
-
-// moduleFiles lists, relative to the repository root, every file of this
-// repository that the Dagger module compiles or embeds.
-func moduleFiles(t *testing.T) []string {
+func parseMod(t *testing.T, rel string) *modfile.File {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if eq .Module.Path "github.com/sealyard/sealyard"}}{{$d := .Dir}}{{range .GoFiles}}{{$d}}/{{.}}
-{{end}}{{range .EmbedFiles}}{{$d}}/{{.}}
-{{end}}{{end}}{{end}}`, "./...")
-	cmd.Dir = filepath.Join(root, "ci")
-	out, err := cmd.CombinedOutput()
+	data, err := os.ReadFile(filepath.Join(root, rel))
 	if err != nil {
-		t.Fatalf("go list in ci/: %v\n%s", err, out)
+		t.Fatal(err)
 	}
-	abs, _ := filepath.Abs(root)
-	var files []string
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if rel, err := filepath.Rel(abs, line); err == nil && line != "" {
-			files = append(files, rel)
-		}
+	f, err := modfile.Parse(rel, data, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(files) < 20 {
-		t.Fatalf("only %d files found for the module: %v", len(files), files)
-	}
-	return append(files, "go.mod", "go.sum")
+	return f
 }
 
-// TestDaggerIncludeCoversTheModule checks that dagger.json uploads every
-// file the module builds from (and, to show the check can fail, that
-// dropping a pattern is caught), and that tests are left behind.
-func TestDaggerIncludeCoversTheModule(t *testing.T) {
-	c := readDaggerJSON(t)
-	files := moduleFiles(t)
-	for _, f := range files {
-		if !included(c, f) {
-			t.Errorf("dagger.json does not upload %s, which the module builds from", f)
+// problems lists what in ci/go.mod the generator or the design refuses.
+func problems(f *modfile.File) []string {
+	var out []string
+	if f.Go == nil || versionAbove(f.Go.Version, "1.26.1") {
+		out = append(out, "ci/go.mod: the go line must be at most 1.26.1 (the v0.21.6 engine's generator refuses newer)")
+	}
+	for _, r := range f.Require {
+		for _, h := range heavy {
+			if strings.HasPrefix(r.Mod.Path, h) {
+				out = append(out, "ci/go.mod requires "+r.Mod.Path+": the module requires only the Dagger SDK and runs the sealyard CLI")
+			}
 		}
 	}
-	for _, f := range []string{"pipelines/run/run_test.go", "cmd/sealyard/main.go", "internal/testutil/schemas/schemas.go", "sealyard-out/summary.md"} {
-		if included(c, f) {
-			t.Errorf("dagger.json uploads %s, which the module does not need", f)
+	for _, r := range f.Replace {
+		if strings.HasPrefix(r.New.Path, ".") {
+			out = append(out, "ci/go.mod replaces "+r.Old.Path+" with a local path")
 		}
 	}
-	broken := c
-	broken.Include = nil
-	for _, p := range c.Include {
-		if p != "internal/atomicfile/**" {
-			broken.Include = append(broken.Include, p)
+	return out
+}
+
+func versionAbove(v, limit string) bool {
+	a, b := strings.Split(v, "."), strings.Split(limit, ".")
+	for i := 0; i < len(a) || i < len(b); i++ {
+		x, y := part(a, i), part(b, i)
+		if x != y {
+			return x > y
 		}
 	}
-	missing := 0
-	for _, f := range files {
-		if !included(broken, f) {
-			missing++
+	return false
+}
+
+func part(p []string, i int) int {
+	if i >= len(p) {
+		return 0
+	}
+	n := 0
+	for _, c := range p[i] {
+		if c < '0' || c > '9' {
+			break
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// TestModuleImportsNothingOfTheRoot: no file of ci/ imports the root
+// module or its heavy dependencies.
+func TestModuleImportsNothingOfTheRoot(t *testing.T) {
+	err := filepath.Walk(filepath.Join(root, "ci"), func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, im := range f.Imports {
+			for _, h := range heavy {
+				if strings.HasPrefix(strings.Trim(im.Path.Value, `"`), h) {
+					t.Errorf("%s imports %s", p, im.Path.Value)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// cachedFunctions are the module's functions whose result depends only on
+// their arguments; every other function writes to a registry or depends
+// on time (a database, exception expiry, a registry's state) and must say
+// +cache="never", or a second call within the engine's default TTL would
+// push, sign or verify nothing.
+var cachedFunctions = map[string]bool{"Build": true, "BuildGo": true, "Sbom": true}
+
+func cacheProblems(src []byte) ([]string, error) {
+	f, err := parser.ParseFile(token.NewFileSet(), "main.go", src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	n := 0
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if !ok || fd.Recv == nil || !fd.Name.IsExported() {
+			continue
+		}
+		n++
+		never := fd.Doc != nil && strings.Contains(fd.Doc.Text(), `+cache="never"`)
+		switch {
+		case cachedFunctions[fd.Name.Name] && never:
+			out = append(out, fd.Name.Name+" is pure, yet never cached")
+		case !cachedFunctions[fd.Name.Name] && !never:
+			out = append(out, fd.Name.Name+` has side effects or depends on time and lacks +cache="never"`)
+		}
+		if fd.Doc == nil || len(strings.TrimSpace(fd.Doc.Text())) < 20 {
+			out = append(out, fd.Name.Name+" has no doc comment (dagger call --help shows it)")
 		}
 	}
-	if missing == 0 {
-		t.Fatal("without internal/atomicfile/** the include list still covers the module: the check cannot fail")
+	if n < 10 {
+		out = append(out, "fewer than 10 module functions found")
+	}
+	return out, nil
+}
+
+// TestSideEffectsAreNeverCached, shown able to fail on a copy of main.go
+// without Publish's pragma.
+func TestSideEffectsAreNeverCached(t *testing.T) {
+	src := mustReadFile(t, filepath.Join(root, "ci", "main.go"))
+	p, err := cacheProblems(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range p {
+		t.Error(x)
+	}
+	broken := regexp.MustCompile(`(?m)^// \+cache="never"\nfunc \(m \*Sealyard\) Publish\(`).ReplaceAll(src, []byte("func (m *Sealyard) Publish("))
+	if p, _ := cacheProblems(broken); len(p) != 1 || !strings.Contains(p[0], "Publish") {
+		t.Fatalf("removing Publish's pragma is not caught: %v", p)
 	}
 }
 
 // TestWorkflowRunsTheModule: the workflow has a job that calls the module
-// with the engine version dagger.json pins.
+// with the engine version dagger.json pins, with functions the module has,
+// and passes the CI identity so the provenance matches the CLI's.
 func TestWorkflowRunsTheModule(t *testing.T) {
 	c := readDaggerJSON(t)
 	data, err := os.ReadFile(filepath.Join(root, ".github", "workflows", "sealyard.yml"))
@@ -168,9 +243,18 @@ func TestWorkflowRunsTheModule(t *testing.T) {
 	if !strings.Contains(wf, `version: "`+strings.TrimPrefix(c.EngineVersion, "v")+`"`) {
 		t.Fatalf("the workflow's Dagger version is not dagger.json's %s", c.EngineVersion)
 	}
-	for _, fn := range regexp.MustCompile(`(?m)^\s+(ship|report) --`).FindAllStringSubmatch(wf, -1) {
+	calls := regexp.MustCompile(`(?m)^\s+(ship|report) --`).FindAllStringSubmatch(wf, -1)
+	if len(calls) == 0 {
+		t.Fatal("the workflow calls neither ship nor report")
+	}
+	for _, fn := range calls {
 		if !strings.Contains(string(mustReadFile(t, filepath.Join(root, "ci", "main.go"))), "func (m *Sealyard) "+strings.ToUpper(fn[1][:1])+fn[1][1:]+"(") {
 			t.Fatalf("the workflow calls %s, which the module does not have", fn[1])
+		}
+	}
+	for _, arg := range []string{"--ci-env", "--source-date-epoch"} {
+		if !strings.Contains(wf, arg) {
+			t.Errorf("the workflow's dagger call does not pass %s: its provenance would say Local", arg)
 		}
 	}
 }

@@ -69,33 +69,3 @@ func TestPlatforms(t *testing.T) {
 	}
 }
 
-func TestDBCacheKey(t *testing.T) {
-	a := DBCacheKey("golang.org/x/vulndb", "v0.0.0-20261105234957-e22db6528018")
-	b := DBCacheKey("golang.org/x/vulndb", "v0.0.0-20261201000000-aaaaaaaaaaaa")
-	if a == b || !strings.HasPrefix(a, "sealyard-db-") || strings.ContainsAny(a, "/: ") {
-		t.Fatalf("cache keys %q and %q", a, b)
-	}
-	if DBCacheKey("Anchore", "v6") != "sealyard-db-anchore-v6" {
-		t.Fatalf("%q", DBCacheKey("Anchore", "v6"))
-	}
-}
-
-func TestRegistryAuthKeepsSecretsOut(t *testing.T) {
-	const pw = "hunter2-registry-secret"
-	if _, err := authOptions("ghcr.io", "", []byte(pw)); err == nil || strings.Contains(err.Error(), pw) {
-		t.Fatalf("no username: %v", err)
-	}
-	if _, err := authOptions("ghcr.io", "bot", []byte(" \n")); err == nil {
-		t.Fatal("an empty password was accepted")
-	}
-	opts, err := authOptions("ghcr.io", "bot", []byte(pw+"\n"))
-	if err != nil || len(opts) != 1 {
-		t.Fatalf("%v %v", opts, err)
-	}
-	if opts, err := RegistryAuth(context.Background(), "ghcr.io", "bot", nil); err != nil || opts != nil {
-		t.Fatalf("no password secret: %v %v", opts, err)
-	}
-	if _, err := SigningKey(context.Background(), nil, nil); err == nil {
-		t.Fatal("a nil key secret loaded")
-	}
-}

@@ -1,11 +1,10 @@
-// Package daggerbuild is sealyard's bridge to a Dagger engine: Dockerfile
-// builds by the engine, moving images between the engine and sealyard's
-// pipelines (as OCI tarballs), and turning Dagger secrets into library
-// options without the secret values ever reaching a log or an error.
+// Package daggerbuild is the sealyard CLI's client of a Dagger engine:
+// Dockerfile builds by the engine (sealyard build --engine dagger, and
+// sealyard run on a Dockerfile directory), and moving images between the
+// engine and sealyard's pipelines as OCI tarballs. Dockerfile builds are
+// the one thing sealyard leaves to an engine; everything else runs in
+// process.
 //
-// It takes dagger.io/dagger objects as arguments and holds the only
-// Dagger-specific logic of the project: the sealyard CLI uses it when an
-// engine is reachable (sealyard build --engine dagger, sealyard run on a
-// Dockerfile directory), and the Dagger module in ci/ is a thin layer over
-// it and the pipelines.
+// The Dagger module in ci/ does not use this package: it is a module of
+// its own that runs the sealyard CLI in a container (see ci/main.go).
 package daggerbuild
