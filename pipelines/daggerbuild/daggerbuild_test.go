@@ -68,4 +68,3 @@ func TestPlatforms(t *testing.T) {
 		t.Fatalf("%v", got)
 	}
 }
-
