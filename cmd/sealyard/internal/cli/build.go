@@ -46,7 +46,9 @@ With several --platform values the result is an image index.
 With --engine dagger, the directory's Dockerfile is built by a Dagger engine
 instead (one is reachable inside dagger run or dagger call, through
 _EXPERIMENTAL_DAGGER_RUNNER_HOST, or by a dagger CLI on PATH), and the
-engine's image is written out unchanged.
+engine's image is written out unchanged. Dockerfile builds are engine-only:
+sealyard has no Dockerfile builder of its own, and without an engine says so
+(exit 2).
 
 Builds are reproducible: set SOURCE_DATE_EPOCH to fix the creation time
 (otherwise the Unix epoch is used). Repository, commit and version annotations

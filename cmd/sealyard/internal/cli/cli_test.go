@@ -77,7 +77,8 @@ var (
 	binaryErr  error
 )
 
-// sealyardBinary builds cmd/sealyard once per test process.
+// sealyardBinary builds cmd/sealyard once per test process, as the Dagger
+// module's container does (CGO_ENABLED=0, -trimpath).
 func sealyardBinary(t *testing.T) string {
 	t.Helper()
 	binaryOnce.Do(func() {
@@ -87,7 +88,9 @@ func sealyardBinary(t *testing.T) string {
 			return
 		}
 		binaryPath = filepath.Join(dir, "sealyard")
-		out, err := exec.Command("go", "build", "-o", binaryPath, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput()
+		cmd := exec.Command("go", "build", "-trimpath", "-o", binaryPath, "github.com/sealyard/sealyard/cmd/sealyard")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			binaryErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -376,6 +376,9 @@ func checkNoSecrets(t *testing.T, secrets []string, outDir string, r result) {
 // TestDockerfileWithoutEngine: no Dagger engine runs here, and both ways
 // into a Dockerfile build say so, with exit code 2 and nothing written.
 func TestDockerfileWithoutEngine(t *testing.T) {
+	if h := run(t, "", nil, "build", "--help"); !strings.Contains(h.stdout, "Dockerfile builds are engine-only") {
+		t.Fatalf("sealyard build --help does not say Dockerfile builds need an engine:\n%s", h.stdout)
+	}
 	t.Setenv("PATH", t.TempDir()+string(os.PathListSeparator)+os.Getenv("PATH"))
 	if _, err := exec.LookPath("dagger"); err == nil {
 		t.Fatal("a dagger CLI is on PATH; this test needs a machine without an engine")
