@@ -124,22 +124,34 @@ func loadLayout(dir, display string) (Artifact, error) {
 	if len(im.Manifests) == 0 {
 		return nil, fmt.Errorf("%s: %w: index.json lists no manifests", display, ErrInvalidImage)
 	}
-	var a Artifact = idx
+	// index.json is not content-addressed; everything it names is, and is
+	// checked against the digest that names it.
+	vidx, err := verifiedIndexOf(idx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", display, err)
+	}
+	var a Artifact = vidx
 	if len(im.Manifests) == 1 {
 		d := im.Manifests[0]
 		switch {
 		case d.MediaType.IsIndex():
-			a, err = idx.ImageIndex(d.Digest)
+			a, err = vidx.ImageIndex(d.Digest)
 		case d.MediaType.IsImage():
-			a, err = idx.Image(d.Digest)
+			a, err = vidx.Image(d.Digest)
 		default:
 			err = fmt.Errorf("unsupported media type %q", d.MediaType)
+		}
+		if errors.Is(err, ErrInvalidImage) {
+			return nil, fmt.Errorf("%s: %w", display, err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w: %w", display, ErrInvalidImage, err)
 		}
 	}
 	if err := checkLayoutBlobs(p, a); err != nil {
+		if errors.Is(err, ErrInvalidImage) {
+			return nil, fmt.Errorf("%s: %w", display, err)
+		}
 		return nil, fmt.Errorf("%s: %w: %w", display, ErrInvalidImage, err)
 	}
 	return a, nil
@@ -183,7 +195,11 @@ func loadDockerArchive(path string, o *options) (Artifact, error) {
 	if _, err := img.Manifest(); err != nil {
 		return nil, fmt.Errorf("docker-archive %q: %w: %w", path, ErrInvalidImage, err)
 	}
-	return img, nil
+	v, err := verifiedImageOf(img)
+	if err != nil {
+		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
+	}
+	return v, nil
 }
 
 func loadDaemon(ctx context.Context, ref name.Reference) (Artifact, error) {
@@ -196,7 +212,11 @@ func loadDaemon(ctx context.Context, ref name.Reference) (Artifact, error) {
 	if _, err := img.Manifest(); err != nil {
 		return nil, fmt.Errorf("docker image %q: %w", ref, err)
 	}
-	return img, nil
+	v, err := verifiedImageOf(img)
+	if err != nil {
+		return nil, fmt.Errorf("docker image %q: %w", ref, err)
+	}
+	return v, nil
 }
 
 func loadRemote(ctx context.Context, ref name.Reference, o *options) (Artifact, error) {

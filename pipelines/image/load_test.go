@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 func randomImage(t *testing.T, arch string) v1.Image {
@@ -316,4 +319,171 @@ func TestWriteRefusesToClobber(t *testing.T) {
 	if err := Write(context.Background(), randomImage(t, "amd64"), "example.com/x:y"); err == nil {
 		t.Fatal("writing to a bare registry reference should be refused")
 	}
+}
+
+// readAll reads everything the gate and the signer would: the config and
+// every layer, compressed and uncompressed.
+func readAll(a Artifact) error {
+	imgs, err := Images(a)
+	if err != nil {
+		return err
+	}
+	for _, pi := range imgs {
+		if _, err := pi.Image.ConfigFile(); err != nil {
+			return err
+		}
+		ls, err := pi.Image.Layers()
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			for _, open := range []func() (io.ReadCloser, error){l.Compressed, l.Uncompressed} {
+				rc, err := open()
+				if err != nil {
+					return err
+				}
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+				if err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// Every blob read from a local source is checked against its digest: an
+// OCI layout whose config was edited after the fact (the user the gate
+// judges), a layer blob swapped for another valid one, an edited manifest,
+// and a docker save archive whose layer was swapped are refused, naming
+// the blob; the untouched layout reads through.
+func TestTamperedBlobsAreRefused(t *testing.T) {
+	ctx := context.Background()
+	layoutOf := func(t *testing.T) (string, *v1.Manifest) {
+		dir := filepath.Join(t.TempDir(), "layout")
+		img := randomImage(t, "amd64")
+		if err := Write(ctx, img, "oci-dir:"+dir); err != nil {
+			t.Fatal(err)
+		}
+		m, _ := img.Manifest()
+		return dir, m
+	}
+	blob := func(dir string, h v1.Hash) string { return filepath.Join(dir, "blobs", h.Algorithm, h.Hex) }
+	for _, tc := range []struct {
+		name   string
+		tamper func(t *testing.T, dir string, m *v1.Manifest)
+		want   string
+	}{
+		{"config edited", func(t *testing.T, dir string, m *v1.Manifest) {
+			p := blob(dir, m.Config.Digest)
+			b, _ := os.ReadFile(p)
+			// The same length, another user: only the digest tells.
+			b = bytes.Replace(b, []byte(`"architecture":"amd64"`), []byte(`"architecture":"arm64"`), 1)
+			os.WriteFile(p, b, 0o644)
+		}, "config blob " + "sha256:"},
+		{"layer swapped", func(t *testing.T, dir string, m *v1.Manifest) {
+			// Another valid layer of the very same size: only the digest tells.
+			for i := 0; i < 1000; i++ {
+				other, _ := random.Layer(512, types.OCILayer)
+				rc, _ := other.Compressed()
+				b, _ := io.ReadAll(rc)
+				if int64(len(b)) == m.Layers[0].Size {
+					os.WriteFile(blob(dir, m.Layers[0].Digest), b, 0o644)
+					return
+				}
+			}
+			t.Fatal("no random layer of the same size")
+		}, "layer blob " + "sha256:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, m := layoutOf(t)
+			if l, err := Load(ctx, "oci-dir:"+dir); err != nil || readAll(l.Artifact) != nil {
+				t.Fatalf("the untouched layout: %v", err)
+			}
+			tc.tamper(t, dir, m)
+			l, err := Load(ctx, "oci-dir:"+dir)
+			if err == nil {
+				err = readAll(l.Artifact)
+			}
+			if !errors.Is(err, ErrInvalidImage) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("%v, want an invalid-image error naming the %s", err, tc.want)
+			}
+		})
+	}
+	t.Run("manifest edited", func(t *testing.T) {
+		dir, _ := layoutOf(t)
+		idx, _ := os.ReadFile(filepath.Join(dir, "index.json"))
+		var im v1.IndexManifest
+		json.Unmarshal(idx, &im)
+		p := blob(dir, im.Manifests[0].Digest)
+		b, _ := os.ReadFile(p)
+		// Point the manifest at another config, keeping it valid JSON.
+		i := bytes.Index(b, []byte(`"digest":"sha256:`)) + len(`"digest":"sha256:`)
+		if b[i] == 'a' {
+			b[i] = 'b'
+		} else {
+			b[i] = 'a'
+		}
+		os.WriteFile(p, b, 0o644)
+		_, err := Load(ctx, "oci-dir:"+dir)
+		if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "manifest "+im.Manifests[0].Digest.String()) {
+			t.Fatalf("an edited manifest: %v", err)
+		}
+	})
+	t.Run("docker archive layer swapped", func(t *testing.T) {
+		img := randomImage(t, "amd64")
+		good := filepath.Join(t.TempDir(), "good.tar")
+		if err := Write(ctx, img, "docker-archive:"+good); err != nil {
+			t.Fatal(err)
+		}
+		bad := rewriteTar(t, good, func(name string, data []byte) []byte {
+			if !strings.HasSuffix(name, ".tar.gz") {
+				return data
+			}
+			other, _ := random.Layer(512, types.DockerLayer)
+			rc, _ := other.Compressed()
+			b, _ := io.ReadAll(rc)
+			return b
+		})
+		l, err := Load(ctx, "docker-archive:"+bad)
+		if err == nil {
+			err = readAll(l.Artifact)
+		}
+		if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "uncompressed layer (diff_id)") {
+			t.Fatalf("a docker archive with a swapped layer: %v", err)
+		}
+	})
+}
+
+// rewriteTar copies a tar, passing each regular file through edit.
+func rewriteTar(t *testing.T, src string, edit func(name string, data []byte) []byte) string {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	dst := filepath.Join(t.TempDir(), "rewritten.tar")
+	out, _ := os.Create(dst)
+	defer out.Close()
+	tr, tw := tar.NewReader(in), tar.NewWriter(out)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(tr)
+		if h.Typeflag == tar.TypeReg {
+			data = edit(h.Name, data)
+			h.Size = int64(len(data))
+		}
+		tw.WriteHeader(h)
+		tw.Write(data)
+	}
+	tw.Close()
+	return dst
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -149,11 +150,28 @@ func TestGateBrokenInputs(t *testing.T) {
 	notVEX := g.write(t, "sbom-not-vex.json", `{"bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1}`)
 	badFindings := g.write(t, "bad-findings.json", `{"schemaVersion": "sealyard.dev/findings/v1", "findings": [{"id": "GO-1", "aliases": [], "severity": "Apocalyptic", "fix": {"state": "fixed", "versions": []}, "package": {"name": "x", "version": "1", "type": "go-module"}, "reachable": null, "locations": []}], "db": {"digest": ""}}`)
 	cfg := g.write(t, "config.json", `{"architecture": "amd64", "os": "linux", "config": {"User": "65532"}, "rootfs": {"type": "layers", "diff_ids": []}}`)
+	// A copy of the image whose config blob was edited after the fact: the
+	// same bytes but for the architecture, so only the digest tells.
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	os.CopyFS(tampered, os.DirFS(strings.TrimPrefix(g.ref, "oci-dir:")))
+	blobs, _ := filepath.Glob(filepath.Join(tampered, "blobs", "sha256", "*"))
+	edited := 0
+	for _, b := range blobs {
+		data, _ := os.ReadFile(b)
+		if bytes.Contains(data, []byte(`"rootfs"`)) && bytes.Contains(data, []byte(`"architecture":"amd64"`)) {
+			os.WriteFile(b, bytes.Replace(data, []byte(`"architecture":"amd64"`), []byte(`"architecture":"arm64"`), 1), 0o644)
+			edited++
+		}
+	}
+	if edited != 1 {
+		t.Fatalf("edited %d config blobs", edited)
+	}
 	tests := []struct {
 		name string
 		args []string
 		want string
 	}{
+		{"config blob edited after the fact", append([]string{"gate", "oci-dir:" + tampered}, dbArgs(t)...), "config blob sha256:"},
 		{"invalid Rego", append([]string{"gate", g.ref, "--policy", badRego}, dbArgs(t)...), "team.rego:8"},
 		{"exception without owner", append([]string{"gate", g.ref, "--exceptions", noOwner}, dbArgs(t)...), "missing owner"},
 		{"VEX that is not OpenVEX", append([]string{"gate", g.ref, "--vex", notVEX}, dbArgs(t)...), "not OpenVEX"},
