@@ -3,12 +3,11 @@ package run
 import (
 	"context"
 	"encoding/json"
-	"io"
+	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/sealyard/sealyard/internal/atomicfile"
 )
 
 // Context is the context stages run with.
@@ -49,11 +48,46 @@ type auditEntry struct {
 	Unsafe []string `json:"unsafe,omitempty"`
 }
 
-// tracker emits events and keeps the audit trail.
+// tracker emits events and keeps the audit trail: each stage's line is
+// appended to audit.jsonl and flushed to disk as the stage ends, so a run
+// that is killed leaves the stages it finished on record (and a rerun
+// appends its own).
 type tracker struct {
 	cfg   *Config
 	mu    sync.Mutex
 	audit []auditEntry
+	file  *os.File
+	// err is the first failure to write the trail.
+	err error
+}
+
+// openAudit opens dir/audit.jsonl for appending.
+func (t *tracker) openAudit(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, "audit.jsonl"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	t.file = f
+	return nil
+}
+
+// record appends e to the trail and, when the file is open, writes and
+// syncs its line. The caller holds t.mu.
+func (t *tracker) record(e auditEntry) {
+	t.audit = append(t.audit, e)
+	if t.file == nil || t.err != nil {
+		return
+	}
+	line, err := json.Marshal(e)
+	if err == nil {
+		_, err = t.file.Write(append(line, '\n'))
+	}
+	if err == nil {
+		err = t.file.Sync()
+	}
+	if err != nil {
+		t.err = fmt.Errorf("writing the audit log: %w", err)
+	}
 }
 
 type stage struct {
@@ -89,7 +123,7 @@ func (s *stage) end(err error, detail string) error {
 		s.extra(&e)
 	}
 	s.t.mu.Lock()
-	s.t.audit = append(s.t.audit, e)
+	s.t.record(e)
 	s.t.mu.Unlock()
 	return err
 }
@@ -97,22 +131,20 @@ func (s *stage) end(err error, detail string) error {
 func (t *tracker) skip(name, why string) {
 	t.cfg.Events(Event{Stage: name, State: Skipped, Detail: why})
 	t.mu.Lock()
-	t.audit = append(t.audit, auditEntry{Time: t.cfg.Now().UTC().Format(time.RFC3339Nano), Stage: name, State: Skipped, Error: why, Unsafe: t.cfg.UnsafeSettings})
+	t.record(auditEntry{Time: t.cfg.Now().UTC().Format(time.RFC3339Nano), Stage: name, State: Skipped, Error: why, Unsafe: t.cfg.UnsafeSettings})
 	t.mu.Unlock()
 }
 
-// writeAudit writes audit.jsonl (one JSON object per line).
-func (t *tracker) writeAudit(dir string) (string, error) {
+// closeAudit closes audit.jsonl and returns its path and the first error
+// writing it.
+func (t *tracker) closeAudit(dir string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := filepath.Join(dir, "audit.jsonl")
-	return p, atomicfile.Write(p, 0o644, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, e := range t.audit {
-			if err := enc.Encode(e); err != nil {
-				return err
-			}
+	if t.file != nil {
+		if err := t.file.Close(); err != nil && t.err == nil {
+			t.err = fmt.Errorf("closing the audit log: %w", err)
 		}
-		return nil
-	})
+		t.file = nil
+	}
+	return filepath.Join(dir, "audit.jsonl"), t.err
 }

@@ -69,9 +69,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	t := &tracker{cfg: &cfg}
+	if err := t.openAudit(cfg.OutDir); err != nil {
+		return nil, err
+	}
 	res := &Result{Outputs: map[string]string{}}
 	err := run(ctx, &cfg, t, res)
-	if p, aerr := t.writeAudit(cfg.OutDir); aerr == nil {
+	if p, aerr := t.closeAudit(cfg.OutDir); aerr == nil {
 		res.Outputs["audit log"] = p
 	} else if err == nil {
 		err = aerr

@@ -316,13 +316,30 @@ func TestRunConfigErrors(t *testing.T) {
 func TestRunCrashLeavesNoTag(t *testing.T) {
 	s := newSigning(t)
 	p := newBlockingProxy(t, s)
-	src := greeterCopy(t)
+	src, out := greeterCopy(t), t.TempDir()
 	args := append([]string{"run", src, "--to", p.host() + "/crashrun:v1", "--key", s.priv, "--skip-tlog-unsafe", "--progress", "plain",
-		"--out", t.TempDir(), "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"},
+		"--out", out, "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"},
 		append(dbArgs(t), fixedArgs...)...)
 	logs := killWhileStoringSignature(t, s, p, 5*time.Minute, args...)
 	if !strings.Contains(logs, "push ") {
 		t.Fatalf("the run died before pushing:\n%s", logs)
+	}
+	// The stages finished before the kill are on record: audit.jsonl is
+	// appended and flushed as each stage ends.
+	done := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(out, "audit.jsonl")))), "\n") {
+		var e struct{ Stage, State string }
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("audit line %q: %v", line, err)
+		}
+		if e.State == "done" {
+			done[strings.Fields(e.Stage)[0]] = true
+		}
+	}
+	for _, st := range []string{"source", "sbom", "scan", "gate", "push"} {
+		if !done[st] {
+			t.Errorf("the killed run's audit.jsonl lacks the finished stage %s (has %v)", st, done)
+		}
 	}
 	repo, _ := name.NewRepository(s.reg.Host + "/crashrun")
 	tags, err := remote.List(repo, s.reg.Client(t).RemoteOptions(context.Background())...)
