@@ -6,7 +6,7 @@ GO    ?= go
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 
-.PHONY: all demo test bench deps fmt-check vet unit dagger-check
+.PHONY: all demo test bench deps fmt-check vet unit dagger-check fuzz
 
 all: test
 
@@ -25,6 +25,22 @@ test: deps fmt-check vet dagger-check
 ## time, CPU time, peak memory, their ratios and the top of a CPU profile
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan
+
+## fuzz: run every Fuzz target for FUZZTIME each (make test runs their
+## seeds); crashers land in the package's testdata/fuzz as regression seeds
+FUZZTIME ?= 30s
+FUZZ_PKGS = ./pipelines/image ./pipelines/policy ./pipelines/sbom ./cmd/sealyard/internal/cli
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+	@cd ci && for t in $$($(GO) test -list '^Fuzz' ./internal/cmdline | grep '^Fuzz'); do \
+		echo "== ci/internal/cmdline $$t ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/cmdline || exit 1; \
+	done
 
 ## deps: install what the tests need and is missing
 deps:
