@@ -21,6 +21,7 @@ import (
 type Client struct {
 	keychain  authn.Keychain
 	transport http.RoundTripper
+	attempts  *attempts
 	insecure  bool
 	retries   int
 	userAgent string
@@ -211,9 +212,11 @@ func New(opts ...Option) (*Client, error) {
 	if !o.noDocker {
 		chain = append(chain, authn.DefaultKeychain)
 	}
+	at := newAttempts(base)
 	return &Client{
 		keychain:  authn.NewMultiKeychain(chain...),
-		transport: &schemeGuard{next: base, httpHosts: o.httpHosts},
+		attempts:  at,
+		transport: &schemeGuard{next: at, httpHosts: o.httpHosts},
 		insecure:  len(o.httpHosts) > 0,
 		retries:   o.retries,
 		userAgent: o.userAgent,

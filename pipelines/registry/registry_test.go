@@ -3,10 +3,12 @@ package registry
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -133,5 +135,41 @@ func TestOptionErrors(t *testing.T) {
 	}
 	if _, err := New(WithRetries(-1)); err == nil {
 		t.Error("negative retries accepted")
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for in, want := range map[string]time.Duration{"3": 3 * time.Second, "0": 0, now.Add(5 * time.Second).Format(http.TimeFormat): 5 * time.Second} {
+		if got, ok := retryAfter(in, now); !ok || got != want {
+			t.Errorf("Retry-After %q: %v %v, want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "soon", "-1"} {
+		if _, ok := retryAfter(in, now); ok {
+			t.Errorf("Retry-After %q was accepted", in)
+		}
+	}
+}
+
+// Explain names the failing operation, its attempts and how it ended, and
+// a 404 from an existence check is not taken for the failure.
+func TestExplain(t *testing.T) {
+	n := 0
+	c, _ := New(WithoutDockerConfig(), WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		n++
+		code := http.StatusServiceUnavailable
+		if r.Method == http.MethodHead {
+			code = http.StatusNotFound
+		}
+		return &http.Response{StatusCode: code, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: r}, nil
+	})))
+	for _, m := range []string{http.MethodPut, http.MethodPut, http.MethodHead} {
+		req, _ := http.NewRequest(m, "http://127.0.0.1:5000/v2/app/manifests/v1", nil)
+		c.Transport().RoundTrip(req)
+	}
+	err := c.Explain(errors.New("tagging failed"))
+	if !IsRegistryError(err) || !strings.Contains(err.Error(), "PUT 127.0.0.1:5000/v2/app/manifests/v1, 2 attempt(s), last: HTTP 503") {
+		t.Fatalf("%v", err)
 	}
 }

@@ -18,6 +18,9 @@ import (
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
 
+// DefaultStageTimeout bounds a registry stage unless Config says otherwise.
+const DefaultStageTimeout = 10 * time.Minute
+
 // DockerfileBuilder builds a directory holding a Dockerfile into an image,
 // and returns what releases it; the Dagger engine provides one (see
 // pipelines/daggerbuild).
@@ -67,6 +70,11 @@ type Config struct {
 	// Fulcio or Rekor): they are printed in the summary and recorded in
 	// audit.jsonl and the verification summary.
 	UnsafeSettings []string
+	// StageTimeout bounds each stage that talks to a registry (reading the
+	// source, push, sign, attest, tag): past it the stage fails with a
+	// deadline error instead of hanging on a stalled registry. Default
+	// DefaultStageTimeout.
+	StageTimeout time.Duration
 	// Now is the clock (tests fix it).
 	Now func() time.Time
 }
@@ -103,6 +111,12 @@ func (c *Config) validate() error {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.StageTimeout == 0 {
+		c.StageTimeout = DefaultStageTimeout
+	}
+	if c.StageTimeout < 0 {
+		return fmt.Errorf("stage timeout %s: must be positive", c.StageTimeout)
 	}
 	if c.Events == nil {
 		c.Events = func(Event) {}

@@ -176,12 +176,14 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 
 	// Push by digest and check the registry holds what was computed here.
 	st := t.begin("push", map[string]string{"image": res.Digest})
-	pushed, err := publish.Push(ctx, src.artifact, dst.Context().String(), publish.WithRegistry(cfg.Registry))
+	sctx, cancel := context.WithTimeout(ctx, cfg.StageTimeout)
+	pushed, err := publish.Push(sctx, src.artifact, dst.Context().String(), publish.WithRegistry(cfg.Registry))
 	if err == nil && pushed.DigestStr() != res.Digest {
 		err = fmt.Errorf("the registry stored %s, not the local digest %s", pushed.DigestStr(), res.Digest)
 	}
+	cancel()
 	if err != nil {
-		return st.end(err, "")
+		return st.end(cfg.Registry.Explain(err), "")
 	}
 	st.outputs["pushed"] = pushed.String()
 	res.Pushed = pushed.String()
@@ -194,26 +196,34 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	if len(imgs) > 1 {
 		opts = append(opts, sign.WithRecursive())
 	}
-	if _, err := sign.Image(ctx, pushed, cfg.Signer, opts...); err != nil {
-		return st.end(err, "")
+	sctx, cancel = context.WithTimeout(ctx, cfg.StageTimeout)
+	_, err = sign.Image(sctx, pushed, cfg.Signer, opts...)
+	cancel()
+	if err != nil {
+		return st.end(cfg.Registry.Explain(err), "")
 	}
 	res.Signer = cfg.Signer.String()
 	st.end(nil, cfg.Signer.String())
 
 	// Attest: SBOMs and scans per platform, provenance and the decision.
-	if err := attest(ctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON}, started); err != nil {
+	sctx, cancel = context.WithTimeout(ctx, cfg.StageTimeout)
+	err = attest(sctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON}, started)
+	cancel()
+	if err != nil {
 		return err
 	}
 
 	// Tags last.
 	tags := append(publish.TagsOf(dst), cfg.Tags...)
 	st = t.begin("tag", map[string]string{"image": pushed.String()})
-	moved, err := publish.Tag(ctx, pushed, tags, publish.WithRegistry(cfg.Registry))
+	sctx, cancel = context.WithTimeout(ctx, cfg.StageTimeout)
+	moved, err := publish.Tag(sctx, pushed, tags, publish.WithRegistry(cfg.Registry))
+	cancel()
 	for _, m := range moved {
 		res.Tags = append(res.Tags, m.String())
 	}
 	if err != nil {
-		return st.end(err, "")
+		return st.end(cfg.Registry.Explain(err), "")
 	}
 	st.outputs["tags"] = strings.Join(res.Tags, ",")
 	st.end(nil, strings.Join(res.Tags, ", "))
@@ -474,7 +484,7 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 	)
 	opts := append([]sign.Option{sign.WithRegistry(cfg.Registry)}, cfg.SignOptions...)
 	if _, err := sign.AttestAll(ctx, d, cfg.Signer, stmts, opts...); err != nil {
-		return st.end(err, "")
+		return st.end(cfg.Registry.Explain(err), "")
 	}
 	var kinds []string
 	for _, s := range stmts {

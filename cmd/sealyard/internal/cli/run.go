@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -35,6 +36,7 @@ type runFlags struct {
 	db        dbFlags
 
 	allowUnsafe bool
+	timeout     time.Duration
 }
 
 // unsafe names the weakening settings in force, for the summary, the
@@ -101,6 +103,7 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.StringArrayVar(&f.goFlags, "go-flags", nil, "flags for go build (repeatable; e.g. -modfile=go.fixed.mod)")
 	fl.StringVar(&f.ldflags, "ldflags", "", "go build -ldflags")
 	fl.StringVar(&f.progress, "progress", "auto", "auto (a live view on a terminal, plain lines otherwise), tty, plain, or quiet")
+	fl.DurationVar(&f.timeout, "timeout", pipeline.DefaultStageTimeout, "deadline of each stage that talks to a registry (push, sign, attest, tag)")
 	fl.BoolVar(&f.allowUnsafe, allowUnsafeFlag, false, "take settings that weaken the checks (TLS, plain HTTP, transparency log, Fulcio/Rekor URLs, audit mode) from the config file or environment too")
 	f.sign.register(cmd)
 	f.policy.register(cmd)
@@ -167,7 +170,7 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		Registry:     reg, DB: db, Policy: engine, GateOptions: gopts,
 		Signer: signer, SignOptions: f.sign.logOptions(), OutDir: f.out, Info: info, Created: created,
 		ToolVersion: versionInfo().Version, Dockerfile: dockerfileBuilder(s, &f.docker),
-		UnsafeSettings: f.unsafe(),
+		UnsafeSettings: f.unsafe(), StageTimeout: f.timeout,
 	}
 	for _, u := range cfg.UnsafeSettings {
 		s.logf("warning: unsafe setting in force: %s", u)

@@ -1,0 +1,186 @@
+package run
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/sealyard/sealyard/internal/testutil/faultproxy"
+	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/registry"
+	"github.com/sealyard/sealyard/pipelines/sign"
+	"github.com/sealyard/sealyard/pipelines/verify"
+)
+
+var (
+	blobUploadStart = regexp.MustCompile(`/blobs/uploads/$`)
+	manifestByDig   = regexp.MustCompile(`/manifests/sha256:`)
+	sigTag          = regexp.MustCompile(`/manifests/sha256-[0-9a-f]+\.sig$`)
+	attTag          = regexp.MustCompile(`/manifests/sha256-[0-9a-f]+\.att$`)
+	releaseTag      = regexp.MustCompile(`/manifests/v1$`)
+)
+
+// TestRegistryFaults drives sealyard run through a fault-injecting front of
+// the Distribution registry, one fault per stage that talks to it. Every
+// run either succeeds (a transient fault, retried) or fails with an error
+// naming the registry operation, its attempts and the last status; after
+// every failure the release tag is absent (it moves last, after the
+// signature and attestations), the finished stages are in audit.jsonl, no
+// secret appears anywhere, and a rerun against the healthy registry
+// succeeds with exactly one signature. The table is logged (go test -v)
+// and kept in the README.
+func TestRegistryFaults(t *testing.T) {
+	f := setup(t)
+	layout := filepath.Join(t.TempDir(), "layout")
+	if err := image.Write(context.Background(), vulnfixture.GateImage(t), "oci-dir:"+layout); err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, f.reg.CAFile))
+
+	type cell struct {
+		stage, fault string
+		rule         faultproxy.Rule
+		timeout      time.Duration
+		wantOK       bool
+	}
+	cells := []cell{
+		{"push", "503 twice", faultproxy.Rule{Method: "POST", Path: blobUploadStart, Times: 2, Kind: faultproxy.Status, Status: 503}, 0, true},
+		{"push", "503 always", faultproxy.Rule{Method: "POST", Path: blobUploadStart, Kind: faultproxy.Status, Status: 503}, 0, false},
+		{"push", "429 Retry-After: 1, once", faultproxy.Rule{Method: "PUT", Path: manifestByDig, Times: 1, Kind: faultproxy.Status, Status: 429, RetryAfter: "1"}, 0, true},
+		{"push", "500 always on the manifest", faultproxy.Rule{Method: "PUT", Path: manifestByDig, Kind: faultproxy.Status, Status: 500}, 0, false},
+		{"push", "wrong Docker-Content-Digest", faultproxy.Rule{Method: "HEAD", Path: manifestByDig, Kind: faultproxy.WrongDigest}, 0, false},
+		{"push", "stall past the deadline", faultproxy.Rule{Method: "PUT", Path: manifestByDig, Kind: faultproxy.Stall, Stall: 8 * time.Second}, 2 * time.Second, false},
+		{"push", "connection reset mid-blob, once", faultproxy.Rule{Method: "PATCH", Path: regexp.MustCompile(`/blobs/uploads/.+`), Times: 1, Kind: faultproxy.Reset}, 0, true},
+		{"push", "connection reset mid-blob, always", faultproxy.Rule{Method: "PATCH", Path: regexp.MustCompile(`/blobs/uploads/.+`), Kind: faultproxy.Reset}, 0, false},
+		{"sign", "502 once", faultproxy.Rule{Method: "PUT", Path: sigTag, Times: 1, Kind: faultproxy.Status, Status: 502}, 0, true},
+		{"sign", "503 always", faultproxy.Rule{Method: "PUT", Path: sigTag, Kind: faultproxy.Status, Status: 503}, 0, false},
+		{"sign", "token expired", faultproxy.Rule{Method: "PUT", Path: sigTag, Kind: faultproxy.ExpiredToken}, 0, false},
+		{"attest", "503 once", faultproxy.Rule{Method: "PUT", Path: attTag, Times: 1, Kind: faultproxy.Status, Status: 503}, 0, true},
+		{"attest", "503 always", faultproxy.Rule{Method: "PUT", Path: attTag, Kind: faultproxy.Status, Status: 503}, 0, false},
+		{"attest", "connection reset", faultproxy.Rule{Method: "PUT", Path: attTag, Kind: faultproxy.Reset}, 0, false},
+		{"tag", "503 always", faultproxy.Rule{Method: "PUT", Path: releaseTag, Kind: faultproxy.Status, Status: 503}, 0, false},
+		{"tag", "429 Retry-After: 1, once", faultproxy.Rule{Method: "PUT", Path: releaseTag, Times: 1, Kind: faultproxy.Status, Status: 429, RetryAfter: "1"}, 0, true},
+	}
+	var table []string
+	for i, c := range cells {
+		t.Run(c.stage+" "+c.fault, func(t *testing.T) {
+			p := faultproxy.Start(t, f.reg.Host, pool)
+			client, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
+				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }), registry.WithRetries(3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			repo := fmt.Sprintf("faults%d", i)
+			cfg := f.cfg
+			cfg.Registry = client
+			cfg.Source = "oci-dir:" + layout
+			cfg.Destination = p.Host + "/" + repo + ":v1"
+			cfg.OutDir = t.TempDir()
+			cfg.StageTimeout = c.timeout
+			cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
+			c.rule.Name = c.fault
+			p.Add(c.rule)
+			start := time.Now()
+			res, err := Run(context.Background(), cfg)
+			elapsed := time.Since(start)
+			hits := p.Hits(c.fault)
+			if hits == 0 {
+				t.Fatalf("the fault never fired (requests: %v)", p.Log())
+			}
+			outcome := "succeeded"
+			switch {
+			case c.wantOK && err != nil:
+				t.Fatalf("a transient fault failed the run: %v", err)
+			case !c.wantOK && err == nil:
+				t.Fatalf("the run succeeded through a persistent fault (%d hits)", hits)
+			case err != nil:
+				outcome = "failed: " + firstLine(err.Error())
+				if !registry.IsRegistryError(err) && !errors.Is(err, context.DeadlineExceeded) && !strings.Contains(err.Error(), "the registry stored") {
+					t.Errorf("the error does not name the registry operation and its attempts: %v", err)
+				}
+			}
+			if c.rule.RetryAfter != "" && elapsed < time.Second {
+				t.Errorf("Retry-After: 1 was not honoured (the run took %v)", elapsed)
+			}
+			for _, secret := range []string{f.reg.Password, "run-test-password"} {
+				if err != nil && strings.Contains(err.Error(), secret) {
+					t.Fatal("a secret appears in the error")
+				}
+				checkDirHasNo(t, cfg.OutDir, secret)
+			}
+			tagged := tagExists(t, f, repo)
+			if !c.wantOK && tagged {
+				t.Fatal("the release tag moved although the run failed")
+			}
+			// The healthy registry: the rerun finishes the job, once.
+			p.Clear()
+			cfg.OutDir = t.TempDir()
+			cfg.StageTimeout = 0
+			res, err = Run(context.Background(), cfg)
+			if err != nil {
+				t.Fatalf("the rerun: %v", err)
+			}
+			d, _ := name.NewDigest(strings.Replace(res.Pushed, p.Host, f.reg.Host, 1))
+			sigs, err := sign.Signatures(context.Background(), d, sign.WithRegistry(f.client))
+			if err != nil || len(sigs) != 1 {
+				t.Fatalf("%d signatures after the rerun (%v), want 1", len(sigs), err)
+			}
+			v, _ := sign.LoadVerifier(context.Background(), f.pub)
+			if _, err := verify.Verify(context.Background(), f.reg.Host+"/"+repo+":v1", verify.WithKey(v, f.pub), verify.WithRegistry(f.client),
+				verify.WithoutTlogUnsafe(), verify.WithRequire("sbom", "vuln", "provenance"), verify.WithAuditDecisionsUnsafe(), verify.WithRequire("decision")); err != nil {
+				t.Fatalf("the rerun's tag does not verify: %v", err)
+			}
+			table = append(table, fmt.Sprintf("| %s | %s | %s | %d | %.1f s | yes |", c.stage, c.fault, outcome, hits, elapsed.Seconds()))
+		})
+	}
+	t.Logf("\n| stage | fault | outcome | faults injected | run took | rerun succeeded |\n| --- | --- | --- | --- | --- | --- |\n%s", strings.Join(table, "\n"))
+}
+
+func tagExists(t *testing.T, f *fixture, repo string) bool {
+	t.Helper()
+	r, _ := name.NewRepository(f.reg.Host + "/" + repo)
+	tags, err := remote.List(r, f.client.RemoteOptions(context.Background())...)
+	if err != nil {
+		return false
+	}
+	for _, tag := range tags {
+		if tag == "v1" {
+			return true
+		}
+	}
+	return false
+}
+
+func checkDirHasNo(t *testing.T, dir, secret string) {
+	t.Helper()
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.Contains(string(mustRead(t, filepath.Join(dir, e.Name()))), secret) {
+			t.Fatalf("a secret appears in %s", e.Name())
+		}
+	}
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return strings.ReplaceAll(s, "|", "/")
+}
