@@ -13,7 +13,13 @@ import (
 // klauspost/compress, about a fifth faster than the standard library on
 // large layers (the one decompression pass of cataloging). Other layers,
 // and everything but Layers, are the image's own.
-type fastGzipImage struct{ v1.Image }
+//
+// Every layer's uncompressed stream is also bounded (see limits.go).
+type fastGzipImage struct {
+	v1.Image
+	maxBytes   int64
+	maxEntries int
+}
 
 func (i fastGzipImage) Layers() ([]v1.Layer, error) {
 	ls, err := i.Image.Layers()
@@ -22,7 +28,7 @@ func (i fastGzipImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for n, l := range ls {
-		out[n] = fastGzipLayer{l}
+		out[n] = i.layer(l)
 	}
 	return out, nil
 }
@@ -32,7 +38,7 @@ func (i fastGzipImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fastGzipLayer{l}, nil
+	return i.layer(l), nil
 }
 
 func (i fastGzipImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
@@ -40,15 +46,42 @@ func (i fastGzipImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fastGzipLayer{l}, nil
+	return i.layer(l), nil
 }
 
-type fastGzipLayer struct{ v1.Layer }
+func (i fastGzipImage) layer(l v1.Layer) fastGzipLayer {
+	maxBytes, maxEntries := i.maxBytes, i.maxEntries
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxLayerBytes
+	}
+	if maxEntries <= 0 {
+		maxEntries = DefaultMaxLayerEntries
+	}
+	return fastGzipLayer{Layer: l, maxBytes: maxBytes, maxEntries: maxEntries}
+}
+
+type fastGzipLayer struct {
+	v1.Layer
+	maxBytes   int64
+	maxEntries int
+}
 
 // Uncompressed decompresses the stored blob when it is gzip. A layer whose
 // blob is stored uncompressed would be compressed by Compressed, so only
 // gzip media types take this path, and only after the gzip magic is seen.
 func (l fastGzipLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.uncompressed()
+	if err != nil {
+		return nil, err
+	}
+	what := "layer"
+	if d, err := l.Digest(); err == nil {
+		what = "layer " + d.String()
+	}
+	return newLimitedReader(rc, what, l.maxBytes, l.maxEntries), nil
+}
+
+func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {
 	mt, err := l.MediaType()
 	if err != nil || (mt != types.DockerLayer && mt != types.OCILayer) {
 		return l.Layer.Uncompressed()

@@ -15,7 +15,7 @@ func TestFastGzipLayerReadsTheSameBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fast, err := fastGzipImage{img}.Layers()
+	fast, err := fastGzipImage{Image: img}.Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestFastGzipLayerReadsTheSameBytes(t *testing.T) {
 	}
 	// A layer labelled gzip whose blob is not: the layer's own reader.
 	plain := static.NewLayer([]byte("not gzip at all"), types.DockerLayer)
-	if got := readAll(t, fastGzipLayer{plain}.Uncompressed); string(got) != "not gzip at all" {
+	if got := readAll(t, fastGzipImage{}.layer(plain).Uncompressed); string(got) != "not gzip at all" {
 		t.Fatalf("a non-gzip blob read as %q", got)
 	}
 }

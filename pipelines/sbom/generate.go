@@ -47,6 +47,9 @@ type options struct {
 	platforms   int
 	tempDir     string
 	redact      *redact.Patterns
+
+	maxLayerBytes   int64
+	maxLayerEntries int
 }
 
 // WithName sets the image name recorded in documents (default "image").
@@ -129,6 +132,18 @@ func Generate(ctx context.Context, img v1.Image, opts ...Option) (*Document, err
 	return generate(ctx, img, o)
 }
 
+// WithLayerLimits bounds what one layer may cost: its uncompressed bytes
+// and its files (defaults DefaultMaxLayerBytes, DefaultMaxLayerEntries).
+func WithLayerLimits(maxBytes int64, maxEntries int) Option {
+	return func(o *options) error {
+		if maxBytes <= 0 || maxEntries <= 0 {
+			return fmt.Errorf("layer limits must be positive, got %d bytes and %d files", maxBytes, maxEntries)
+		}
+		o.maxLayerBytes, o.maxLayerEntries = maxBytes, maxEntries
+		return nil
+	}
+}
+
 // WithRedaction sets the credential patterns whose label and environment
 // values are redacted from the SBOM's copy of the image config (default:
 // sealyard's default policy settings).
@@ -208,6 +223,9 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	if err != nil {
 		return nil, fmt.Errorf("image manifest: %w", err)
 	}
+	if m, err := img.Manifest(); err == nil && len(m.Layers) > MaxLayers {
+		return nil, fmt.Errorf("%w: the image has %d layers, more than %d", ErrLayerLimit, len(m.Layers), MaxLayers)
+	}
 	tmp, err := os.MkdirTemp(o.tempDir, "sealyard-sbom-*")
 	if err != nil {
 		return nil, err
@@ -216,7 +234,7 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	gen := file.NewTempDirGenerator("sealyard-sbom")
 	defer gen.Cleanup()
 
-	simg := stimage.New(fastGzipImage{img}, gen, tmp,
+	simg := stimage.New(fastGzipImage{Image: img, maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}, gen, tmp,
 		stimage.WithManifestDigest(digest.String()),
 		stimage.WithManifest(raw),
 	)

@@ -4,8 +4,6 @@ package cli
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os/exec"
@@ -160,9 +158,4 @@ func TestDaggerModuleParity(t *testing.T) {
 		t.Error("the CI token reached the module's run")
 	}
 	t.Logf("image digest %s", decision.Image.Digest)
-}
-
-func sum(b []byte) string {
-	h := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(h[:])
 }

@@ -17,6 +17,8 @@ type sbomFlags struct {
 	outputs   []string
 	platforms string
 	name      string
+	maxLayer  int64
+	maxFiles  int
 	reg       registryFlags
 }
 
@@ -47,6 +49,8 @@ SOURCE_DATE_EPOCH the bytes are the same.`,
 	cmd.Flags().StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table, syft-json, spdx-json, cyclonedx-json, cyclonedx-xml (repeatable)")
 	cmd.Flags().StringVar(&f.platforms, "platform", "", "catalog only these platforms of an index (comma-separated)")
 	cmd.Flags().StringVar(&f.name, "name", "", "name recorded for the image (default: its repository or file name)")
+	cmd.Flags().Int64Var(&f.maxLayer, "max-layer-size", sbom.DefaultMaxLayerBytes, "refuse a layer that expands past this many bytes (a decompression bomb)")
+	cmd.Flags().IntVar(&f.maxFiles, "max-layer-files", sbom.DefaultMaxLayerEntries, "refuse a layer with more files than this")
 	f.reg.register(cmd)
 	return cmd
 }
@@ -68,7 +72,7 @@ func runSBOM(cmd *cobra.Command, s *streams, f *sbomFlags, ref string) error {
 		name = f.name
 	}
 	s.logf("cataloging %s", ref)
-	docs, err := sbom.GenerateAll(ctx, loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+	docs, err := sbom.GenerateAll(ctx, loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version), sbom.WithLayerLimits(f.maxLayer, f.maxFiles))
 	if err != nil {
 		return err
 	}
