@@ -24,7 +24,7 @@ test: deps fmt-check vet dagger-check
 ## reference image (same database, same Distribution registry); prints wall
 ## time, CPU time, peak memory, their ratios and the top of a CPU profile
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan
+	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan ./pipelines/run
 
 ## fuzz: run every Fuzz target for FUZZTIME each (make test runs their
 ## seeds); crashers land in the package's testdata/fuzz as regression seeds

@@ -43,7 +43,7 @@ type fixture struct {
 // config that ships the example greeter to it, signed by a fresh key, with
 // the database built from the pinned Go advisories. Logging to a
 // transparency log is off: there is none here.
-func setup(t *testing.T) *fixture {
+func setup(t testing.TB) *fixture {
 	t.Helper()
 	reg := distribution.Start(t)
 	client := reg.Client(t)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +38,8 @@ type runFlags struct {
 
 	allowUnsafe bool
 	timeout     time.Duration
+	targets     string
+	jobs        int
 }
 
 // unsafe names the weakening settings in force, for the summary, the
@@ -103,6 +106,8 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.StringArrayVar(&f.goFlags, "go-flags", nil, "flags for go build (repeatable; e.g. -modfile=go.fixed.mod)")
 	fl.StringVar(&f.ldflags, "ldflags", "", "go build -ldflags")
 	fl.StringVar(&f.progress, "progress", "auto", "auto (a live view on a terminal, plain lines otherwise), tty, plain, or quiet")
+	fl.StringVar(&f.targets, "targets", "", "run many images: a file of SOURCE DESTINATION lines; reports go to --out/NNN-DESTINATION, with a combined summary.md")
+	fl.IntVar(&f.jobs, "jobs", 2, "with --targets, how many images run at once (memory grows with this, not with the number of targets)")
 	fl.DurationVar(&f.timeout, "timeout", pipeline.DefaultStageTimeout, "deadline of each stage that talks to a registry (push, sign, attest, tag)")
 	fl.BoolVar(&f.allowUnsafe, allowUnsafeFlag, false, "take settings that weaken the checks (TLS, plain HTTP, transparency log, Fulcio/Rekor URLs, audit mode) from the config file or environment too")
 	f.sign.register(cmd)
@@ -125,6 +130,24 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 	src := "."
 	if len(args) == 1 {
 		src = args[0]
+	}
+	var targets []pipeline.Target
+	if f.targets != "" {
+		if len(args) > 0 || f.to != "" {
+			return fmt.Errorf("give --targets FILE, or SOURCE and --to, not both")
+		}
+		fh, err := os.Open(f.targets)
+		if err != nil {
+			return fmt.Errorf("targets file: %w", err)
+		}
+		targets, err = pipeline.ParseTargets(fh, f.targets)
+		fh.Close()
+		if err != nil {
+			return err
+		}
+		// The registry of the first target receives the explicit
+		// credentials; the keychain (Docker config, CI) serves the rest.
+		f.to = targets[0].Destination
 	}
 	if f.to == "" {
 		return fmt.Errorf("give --to REGISTRY/REPOSITORY:TAG (or 'to:' in %s)", f.config)
@@ -180,6 +203,9 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		return err
 	}
 	cfg.Events = view.event
+	if targets != nil {
+		return runTargets(ctx, s, cfg, targets, f.jobs, view)
+	}
 	view.start()
 	res, runErr := pipeline.Run(ctx, cfg)
 	view.stop()
@@ -200,6 +226,38 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 	s.logf("reports in %s", f.out)
 	if res.Denied() {
 		return denied("denied: %d violation(s); nothing was pushed or signed. See %s", len(res.Decision.Violations), res.Outputs["summary"])
+	}
+	return nil
+}
+
+// runTargets runs many images and reports each; exit 2 when any failed,
+// 1 when any was denied.
+func runTargets(ctx context.Context, s *streams, cfg pipeline.Config, targets []pipeline.Target, jobs int, view *progress) error {
+	view.start()
+	rs, err := pipeline.RunTargets(ctx, cfg, targets, jobs)
+	view.stop()
+	if err != nil {
+		return err
+	}
+	failed, refused := 0, 0
+	for _, r := range rs {
+		switch {
+		case r.Err != nil:
+			failed++
+			fmt.Fprintf(s.out, "%s\tfailed: %v\n", r.Target.Destination, r.Err)
+		case r.Result.Denied():
+			refused++
+			fmt.Fprintf(s.out, "%s\tdenied\t%s\n", r.Target.Destination, r.OutDir)
+		default:
+			fmt.Fprintf(s.out, "%s@%s\n", r.Target.Destination, r.Result.Digest)
+		}
+	}
+	s.logf("summary in %s", filepath.Join(cfg.OutDir, "summary.md"))
+	switch {
+	case failed > 0:
+		return fmt.Errorf("%d of %d images failed (and %d were denied); see %s", failed, len(rs), refused, filepath.Join(cfg.OutDir, "summary.md"))
+	case refused > 0:
+		return denied("%d of %d images were denied; see %s", refused, len(rs), filepath.Join(cfg.OutDir, "summary.md"))
 	}
 	return nil
 }

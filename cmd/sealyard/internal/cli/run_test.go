@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -419,5 +420,30 @@ func TestDockerfileWithoutEngine(t *testing.T) {
 	r = run(t, "", map[string]string{"COSIGN_PASSWORD": "x"}, append([]string{"run", dir, "--to", "127.0.0.1:1/app:v1", "--key", prefix + ".key", "--out", t.TempDir()}, dbArgs(t)...)...)
 	if r.code != ExitError || !strings.Contains(r.stderr, "built by a Dagger engine") {
 		t.Fatalf("run on a Dockerfile: exit %d %q", r.code, r.stderr)
+	}
+}
+
+// sealyard run --targets: several images, two at a time, each with its
+// reports and a combined summary; a target that fails is exit 2.
+func TestRunTargetsCLI(t *testing.T) {
+	s := newSigning(t)
+	g := newGateFixture(t)
+	out := t.TempDir()
+	targets := g.write(t, "targets", fmt.Sprintf("# two images\n%s %s/many-a:v1\n%s %s/many-b:v1\n", g.ref, s.reg.Host, g.ref, s.reg.Host))
+	args := append([]string{"run", "--targets", targets, "--jobs", "2", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out, "--progress", "plain"}, dbArgs(t)...)
+	r := s.sealyard(t, args...).mustSucceed(t)
+	if strings.Count(r.stdout, "@sha256:") != 2 {
+		t.Fatalf("stdout:\n%s", r.stdout)
+	}
+	if sum := string(mustRead(t, filepath.Join(out, "summary.md"))); !strings.Contains(sum, "2 images, 2 allowed, 0 denied, 0 failed") {
+		t.Fatalf("summary:\n%s", sum)
+	}
+	bad := g.write(t, "bad-targets", fmt.Sprintf("%s %s/many-c:v1\noci-archive:/nonexistent.tar %s/many-d:v1\n", g.ref, s.reg.Host, s.reg.Host))
+	args[2] = bad
+	if r := s.sealyard(t, args...); r.code != ExitError || !strings.Contains(r.stderr, "1 of 2 images failed") {
+		t.Fatalf("a failing target: exit %d %q", r.code, r.stderr)
+	}
+	if r := s.sealyard(t, "run", "--targets", targets, "--to", s.reg.Host+"/x:v1", "--key", s.priv); r.code != ExitError || !strings.Contains(r.stderr, "not both") {
+		t.Fatalf("--targets with --to: exit %d %q", r.code, r.stderr)
 	}
 }
