@@ -3,7 +3,9 @@ package cli
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -11,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
@@ -25,13 +29,20 @@ import (
 )
 
 // blockingProxy forwards to the registry, but holds any request that
-// stores a cosign signature until the test releases it.
+// matches (by default: one that stores a cosign signature) until the test
+// releases it.
 type blockingProxy struct {
 	srv     *httptest.Server
 	caFile  string
 	blocked atomic.Bool
 	seen    chan struct{}
 	release chan struct{}
+	match   atomic.Pointer[func(*http.Request) bool]
+}
+
+// storesSignature matches the request that stores a cosign signature.
+func storesSignature(r *http.Request) bool {
+	return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig")
 }
 
 func newBlockingProxy(t *testing.T, s *signing) *blockingProxy {
@@ -48,8 +59,10 @@ func newBlockingProxy(t *testing.T, s *signing) *blockingProxy {
 		return nil
 	}
 	p.blocked.Store(true)
+	m := storesSignature
+	p.match.Store(&m)
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p.blocked.Load() && r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256-") && strings.HasSuffix(r.URL.Path, ".sig") {
+		if p.blocked.Load() && (*p.match.Load())(r) {
 			select {
 			case p.seen <- struct{}{}:
 			default:
@@ -257,4 +270,87 @@ func readAll(t *testing.T, dir string) string {
 		b.Write(mustRead(t, filepath.Join(dir, e.Name())))
 	}
 	return b.String()
+}
+
+// TestKillAtEveryBoundary kills sealyard run (SIGKILL) at each point where
+// it writes to the registry: in the middle of a blob upload, while storing
+// the image manifest, the signature, the attestations, and the tag. After
+// every kill the release tag is absent (it moves last), audit.jsonl holds
+// the stages that finished, and a rerun succeeds with exactly one
+// signature and verifies.
+func TestKillAtEveryBoundary(t *testing.T) {
+	s := newSigning(t)
+	g := newGateFixture(t)
+	boundaries := []struct {
+		name  string
+		match func(*http.Request) bool
+		done  []string
+	}{
+		{"mid-blob upload", func(r *http.Request) bool {
+			return r.Method == http.MethodPatch && strings.Contains(r.URL.Path, "/blobs/uploads/")
+		}, []string{"source", "sbom", "scan", "gate"}},
+		{"image manifest", func(r *http.Request) bool {
+			return r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/sha256:")
+		}, []string{"source", "sbom", "scan", "gate"}},
+		{"signature", storesSignature, []string{"source", "sbom", "scan", "gate", "push"}},
+		{"attestations", func(r *http.Request) bool {
+			return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, ".att")
+		}, []string{"source", "sbom", "scan", "gate", "push", "sign"}},
+		{"tag", func(r *http.Request) bool {
+			return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/v1")
+		}, []string{"source", "sbom", "scan", "gate", "push", "sign", "attest"}},
+	}
+	for i, b := range boundaries {
+		t.Run(b.name, func(t *testing.T) {
+			p := newBlockingProxy(t, s)
+			m := b.match
+			p.match.Store(&m)
+			repo := fmt.Sprintf("killed%d", i)
+			out := t.TempDir()
+			args := append([]string{"run", g.ref, "--to", p.host() + "/" + repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit",
+				"--progress", "plain", "--out", out, "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"}, dbArgs(t)...)
+			killWhileStoringSignature(t, s, p, 2*time.Minute, args...)
+			if tagged(t, s, repo) {
+				t.Fatal("the release tag exists after a kill before the run finished")
+			}
+			finished := map[string]bool{}
+			for _, line := range strings.Split(strings.TrimSpace(string(mustRead(t, filepath.Join(out, "audit.jsonl")))), "\n") {
+				var e struct{ Stage, State string }
+				if err := json.Unmarshal([]byte(line), &e); err != nil {
+					t.Fatalf("audit line %q: %v", line, err)
+				}
+				if e.State == "done" {
+					finished[strings.Fields(e.Stage)[0]] = true
+				}
+			}
+			for _, st := range b.done {
+				if !finished[st] {
+					t.Errorf("audit.jsonl lacks the finished stage %s (has %v)", st, finished)
+				}
+			}
+			// The same command again (the proxy passes everything now).
+			args[slices.Index(args, "--out")+1] = t.TempDir()
+			r := run(t, s.reg.Password, s.env, args...).mustSucceed(t)
+			ref := strings.Replace(strings.Replace(strings.TrimSpace(r.stdout), ":v1@", "@", 1), p.host(), s.reg.Host, 1)
+			if n := signatureCount(t, s, ref); n != 1 {
+				t.Fatalf("%d signatures after the rerun, want 1", n)
+			}
+			s.sealyard(t, "verify", s.reg.Host+"/"+repo+":v1", "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom,vuln,provenance,decision", "--allow-audit-decision").mustSucceed(t)
+		})
+	}
+}
+
+func tagged(t *testing.T, s *signing, repo string) bool {
+	t.Helper()
+	r, _ := name.NewRepository(s.reg.Host + "/" + repo)
+	tags, err := remote.List(r, s.reg.Client(t).RemoteOptions(context.Background())...)
+	if err != nil {
+		return false
+	}
+	for _, tag := range tags {
+		if tag == "v1" {
+			return true
+		}
+	}
+	return false
 }
