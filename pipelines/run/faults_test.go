@@ -184,3 +184,110 @@ func firstLine(s string) string {
 	}
 	return strings.ReplaceAll(s, "|", "/")
 }
+
+// TestRegistryFaultsPullAndVerify: the same front on the paths that read
+// from a registry: a run whose source is a registry image, and verify.
+// Transient faults are retried through; a persistent fault, a body cut
+// short or another manifest than the one asked for is an error, and
+// nothing is pushed or tagged.
+func TestRegistryFaultsPullAndVerify(t *testing.T) {
+	f := setup(t)
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(mustRead(t, f.reg.CAFile))
+	// The source image, in the real registry.
+	srcImg := vulnfixture.GateImage(t)
+	srcDigest, _ := srcImg.Digest()
+	srcRef, _ := name.ParseReference(f.reg.Host + "/pullsrc:v1")
+	if err := remote.Write(srcRef, srcImg, f.client.RemoteOptions(context.Background())...); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := vulnfixture.SecretImage(t).RawManifest()
+	blobGET := regexp.MustCompile(`/pullsrc/blobs/sha256:`)
+	manifestGET := regexp.MustCompile(`/pullsrc/manifests/sha256:`)
+	cells := []struct {
+		name   string
+		rule   faultproxy.Rule
+		wantOK bool
+	}{
+		{"pull: 503 once on a blob", faultproxy.Rule{Method: "GET", Path: blobGET, Times: 1, Kind: faultproxy.Status, Status: 503}, true},
+		{"pull: 503 always on blobs", faultproxy.Rule{Method: "GET", Path: blobGET, Kind: faultproxy.Status, Status: 503}, false},
+		{"pull: body cut short (reset mid-blob), always", faultproxy.Rule{Method: "GET", Path: blobGET, Kind: faultproxy.Reset}, false},
+		{"pull: another manifest than the digest asked for", faultproxy.Rule{Method: "GET", Path: manifestGET, Kind: faultproxy.OtherManifest, Body: other}, false},
+	}
+	var table []string
+	for i, c := range cells {
+		t.Run(c.name, func(t *testing.T) {
+			p := faultproxy.Start(t, f.reg.Host, pool)
+			client, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
+				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := f.cfg
+			cfg.Registry = client
+			cfg.Source = "registry:" + p.Host + "/pullsrc@" + srcDigest.String()
+			repo := fmt.Sprintf("pulled%d", i)
+			cfg.Destination = p.Host + "/" + repo + ":v1"
+			cfg.OutDir = t.TempDir()
+			cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
+			c.rule.Name = c.name
+			p.Add(c.rule)
+			_, err = Run(context.Background(), cfg)
+			hits := p.Hits(c.name)
+			if hits == 0 {
+				t.Fatalf("the fault never fired: %v", p.Log())
+			}
+			switch {
+			case c.wantOK && err != nil:
+				t.Fatalf("a transient fault failed the run: %v", err)
+			case !c.wantOK && err == nil:
+				t.Fatal("the run succeeded through the fault")
+			case !c.wantOK && tagExists(t, f, repo):
+				t.Fatal("the failed run moved a tag")
+			}
+			outcome := "succeeded"
+			if err != nil {
+				outcome = "failed: " + firstLine(err.Error())
+			}
+			table = append(table, fmt.Sprintf("| %s | %s | %d |", c.name, outcome, hits))
+		})
+	}
+	// verify, through the front, of an image signed and attested.
+	cfg := f.config(t, "", "verified", false)
+	cfg.Source = "registry:" + f.reg.Host + "/pullsrc@" + srcDigest.String()
+	cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := sign.LoadVerifier(context.Background(), f.pub)
+	for _, c := range []struct {
+		name   string
+		rule   faultproxy.Rule
+		wantOK bool
+	}{
+		{"verify: 503 once on the signature", faultproxy.Rule{Method: "GET", Path: regexp.MustCompile(`\.sig$`), Times: 1, Kind: faultproxy.Status, Status: 503}, true},
+		{"verify: 503 always on the attestations", faultproxy.Rule{Method: "GET", Path: regexp.MustCompile(`\.att$`), Kind: faultproxy.Status, Status: 503}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := faultproxy.Start(t, f.reg.Host, pool)
+			client, _ := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
+				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+			c.rule.Name = c.name
+			p.Add(c.rule)
+			_, err := verify.Verify(context.Background(), p.Host+"/verified:v1", verify.WithKey(v, f.pub), verify.WithRegistry(client),
+				verify.WithoutTlogUnsafe(), verify.WithRequire("sbom", "decision"), verify.WithAuditDecisionsUnsafe())
+			if c.wantOK != (err == nil) {
+				t.Fatalf("verify: %v (want ok: %v)", err, c.wantOK)
+			}
+			if err != nil && errors.Is(err, verify.ErrVerification) {
+				t.Fatalf("a registry failure was reported as a failed verification (exit 1, not 2): %v", err)
+			}
+			outcome := "verified"
+			if err != nil {
+				outcome = "failed (exit 2): " + firstLine(err.Error())
+			}
+			table = append(table, fmt.Sprintf("| %s | %s | %d |", c.name, outcome, p.Hits(c.name)))
+		})
+	}
+	t.Logf("\n| fault | outcome | faults injected |\n| --- | --- | --- |\n%s", strings.Join(table, "\n"))
+}

@@ -276,7 +276,7 @@ func source(ctx context.Context, cfg *Config, t *tracker) (*loadedSource, error)
 	default:
 		l, err := image.Load(ctx, cfg.Source, image.WithRegistry(cfg.Registry), image.WithPlatforms(cfg.Platforms...))
 		if err != nil {
-			return nil, st.end(err, "")
+			return nil, st.end(cfg.Registry.Explain(err), "")
 		}
 		return finishSource(st, l.Artifact, func() { l.Close() })
 	}
