@@ -236,13 +236,13 @@ func loadRemote(ctx context.Context, ref name.Reference, o *options) (Artifact, 
 		if err != nil {
 			return nil, fmt.Errorf("reading index %q: %w", ref, err)
 		}
-		return idx, nil
+		return resumingIndex{idx}, nil
 	}
 	img, err := desc.Image()
 	if err != nil {
 		return nil, fmt.Errorf("reading image %q: %w", ref, err)
 	}
-	return img, nil
+	return newResumingImage(img), nil
 }
 
 // selectPlatforms narrows a to the wanted platforms (none wanted: all).

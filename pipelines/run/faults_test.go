@@ -211,6 +211,8 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 	}{
 		{"pull: 503 once on a blob", faultproxy.Rule{Method: "GET", Path: blobGET, Times: 1, Kind: faultproxy.Status, Status: 503}, true},
 		{"pull: 503 always on blobs", faultproxy.Rule{Method: "GET", Path: blobGET, Kind: faultproxy.Status, Status: 503}, false},
+		{"pull: body cut short (reset mid-blob), once", faultproxy.Rule{Method: "GET", Path: blobGET, Times: 1, Kind: faultproxy.Reset}, true},
+		{"pull: a layer body cut short, once", faultproxy.Rule{Method: "GET", Path: blobGET, After: 1, Times: 1, Kind: faultproxy.Reset}, true},
 		{"pull: body cut short (reset mid-blob), always", faultproxy.Rule{Method: "GET", Path: blobGET, Kind: faultproxy.Reset}, false},
 		{"pull: another manifest than the digest asked for", faultproxy.Rule{Method: "GET", Path: manifestGET, Kind: faultproxy.OtherManifest, Body: other}, false},
 	}
