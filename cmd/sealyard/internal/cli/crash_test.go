@@ -281,6 +281,19 @@ func readAll(t *testing.T, dir string) string {
 func TestKillAtEveryBoundary(t *testing.T) {
 	s := newSigning(t)
 	g := newGateFixture(t)
+	sealyardBinary(t) // built once, outside the TMPDIR each case checks
+	// An oci-archive source is unpacked into a temporary directory that
+	// lives for the whole run: a killed run leaves it behind.
+	l, err := image.Load(context.Background(), g.ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archive := filepath.Join(t.TempDir(), "app.tar")
+	if err := image.Write(context.Background(), l.Artifact, "oci-archive:"+archive); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	g.ref = "oci-archive:" + archive
 	boundaries := []struct {
 		name  string
 		match func(*http.Request) bool
@@ -306,6 +319,8 @@ func TestKillAtEveryBoundary(t *testing.T) {
 			m := b.match
 			p.match.Store(&m)
 			repo := fmt.Sprintf("killed%d", i)
+			tmp := t.TempDir()
+			t.Setenv("TMPDIR", tmp)
 			out := t.TempDir()
 			args := append([]string{"run", g.ref, "--to", p.host() + "/" + repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit",
 				"--progress", "plain", "--out", out, "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"}, dbArgs(t)...)
@@ -336,6 +351,18 @@ func TestKillAtEveryBoundary(t *testing.T) {
 				t.Fatalf("%d signatures after the rerun, want 1", n)
 			}
 			s.sealyard(t, "verify", s.reg.Host+"/"+repo+":v1", "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom,vuln,provenance,decision", "--allow-audit-decision").mustSucceed(t)
+			// The killed process's scratch directory is swept by the next
+			// sealyard that starts; nothing is left behind.
+			if out, err := exec.Command(sealyardBinary(t), "version").CombinedOutput(); err != nil {
+				t.Fatalf("sealyard version: %v\n%s", err, out)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				var names []string
+				for _, e := range left {
+					names = append(names, e.Name())
+				}
+				t.Fatalf("left behind in TMPDIR: %v", names)
+			}
 		})
 	}
 }
