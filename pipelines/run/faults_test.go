@@ -122,7 +122,7 @@ func TestRegistryFaults(t *testing.T) {
 				}
 				checkDirHasNo(t, cfg.OutDir, secret)
 			}
-			tagged := tagExists(t, f, repo)
+			tagged := f.reg.HasTag(t, repo, "v1")
 			if !c.wantOK && tagged {
 				t.Fatal("the release tag moved although the run failed")
 			}
@@ -148,21 +148,6 @@ func TestRegistryFaults(t *testing.T) {
 		})
 	}
 	t.Logf("\n| stage | fault | outcome | faults injected | run took | rerun succeeded |\n| --- | --- | --- | --- | --- | --- |\n%s", strings.Join(table, "\n"))
-}
-
-func tagExists(t *testing.T, f *fixture, repo string) bool {
-	t.Helper()
-	r, _ := name.NewRepository(f.reg.Host + "/" + repo)
-	tags, err := remote.List(r, f.client.RemoteOptions(context.Background())...)
-	if err != nil {
-		return false
-	}
-	for _, tag := range tags {
-		if tag == "v1" {
-			return true
-		}
-	}
-	return false
 }
 
 func checkDirHasNo(t *testing.T, dir, secret string) {
@@ -244,7 +229,7 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 				t.Fatalf("a transient fault failed the run: %v", err)
 			case !c.wantOK && err == nil:
 				t.Fatal("the run succeeded through the fault")
-			case !c.wantOK && tagExists(t, f, repo):
+			case !c.wantOK && f.reg.HasTag(t, repo, "v1"):
 				t.Fatal("the failed run moved a tag")
 			}
 			outcome := "succeeded"

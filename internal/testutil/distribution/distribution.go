@@ -5,6 +5,7 @@
 package distribution
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -22,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/sealyard/sealyard/pipelines/registry"
@@ -213,4 +216,24 @@ func writeCert(t testing.TB, certFile, keyFile string) *x509.CertPool {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return pool
+}
+
+// HasTag reports whether repo has tag, asking the registry directly (a
+// repository that does not exist has no tags).
+func (r *Registry) HasTag(t testing.TB, repo, tag string) bool {
+	t.Helper()
+	rp, err := name.NewRepository(r.Host + "/" + repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tags, err := remote.List(rp, r.Client(t).RemoteOptions(context.Background())...)
+	if err != nil {
+		return false
+	}
+	for _, x := range tags {
+		if x == tag {
+			return true
+		}
+	}
+	return false
 }

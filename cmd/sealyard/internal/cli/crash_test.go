@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
@@ -325,7 +324,7 @@ func TestKillAtEveryBoundary(t *testing.T) {
 			args := append([]string{"run", g.ref, "--to", p.host() + "/" + repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit",
 				"--progress", "plain", "--out", out, "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"}, dbArgs(t)...)
 			killWhileStoringSignature(t, s, p, 2*time.Minute, args...)
-			if tagged(t, s, repo) {
+			if s.reg.HasTag(t, repo, "v1") {
 				t.Fatal("the release tag exists after a kill before the run finished")
 			}
 			finished := map[string]bool{}
@@ -365,19 +364,4 @@ func TestKillAtEveryBoundary(t *testing.T) {
 			}
 		})
 	}
-}
-
-func tagged(t *testing.T, s *signing, repo string) bool {
-	t.Helper()
-	r, _ := name.NewRepository(s.reg.Host + "/" + repo)
-	tags, err := remote.List(r, s.reg.Client(t).RemoteOptions(context.Background())...)
-	if err != nil {
-		return false
-	}
-	for _, tag := range tags {
-		if tag == "v1" {
-			return true
-		}
-	}
-	return false
 }
