@@ -5,12 +5,19 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
+	"log"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -94,6 +101,14 @@ func TestRegistryFaults(t *testing.T) {
 			cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
 			c.rule.Name = c.fault
 			p.Add(c.rule)
+			// What the CLI would print: every event, with its detail and error.
+			var printed strings.Builder
+			var mu sync.Mutex
+			cfg.Events = func(e Event) {
+				mu.Lock()
+				fmt.Fprintf(&printed, "%s %s %s %v\n", e.Stage, e.State, e.Detail, e.Err)
+				mu.Unlock()
+			}
 			start := time.Now()
 			res, err := Run(context.Background(), cfg)
 			elapsed := time.Since(start)
@@ -119,6 +134,9 @@ func TestRegistryFaults(t *testing.T) {
 			for _, secret := range []string{f.reg.Password, "run-test-password"} {
 				if err != nil && strings.Contains(err.Error(), secret) {
 					t.Fatal("a secret appears in the error")
+				}
+				if strings.Contains(printed.String(), secret) {
+					t.Fatal("a secret appears in the progress output")
 				}
 				checkDirHasNo(t, cfg.OutDir, secret)
 			}
@@ -277,4 +295,80 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 		})
 	}
 	t.Logf("\n| fault | outcome | faults injected |\n| --- | --- | --- |\n%s", strings.Join(table, "\n"))
+}
+
+// TestRegistryFaultsReferrers: on a registry that serves the OCI 1.1
+// referrers API (go-containerregistry's; Distribution does not), a fault
+// on the referrers endpoint once is retried through, and always fails the
+// run before the tag moves, naming the operation; the rerun stores the
+// signature once.
+func TestRegistryFaultsReferrers(t *testing.T) {
+	f := setup(t)
+	srv := httptest.NewTLSServer(ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true)))
+	t.Cleanup(srv.Close)
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	host := strings.TrimPrefix(srv.URL, "https://")
+	src := gateLayout(t)
+	referrers := regexp.MustCompile(`/referrers/sha256:`)
+	for i, c := range []struct {
+		name   string
+		rule   faultproxy.Rule
+		wantOK bool
+	}{
+		{"referrers: 503 once", faultproxy.Rule{Method: "GET", Path: referrers, Times: 1, Kind: faultproxy.Status, Status: 503}, true},
+		{"referrers: 503 always", faultproxy.Rule{Method: "GET", Path: referrers, Kind: faultproxy.Status, Status: 503}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := faultproxy.Start(t, host, pool)
+			client, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := f.cfg
+			cfg.Registry = client
+			cfg.Source = src
+			repo := fmt.Sprintf("refs%d", i)
+			cfg.Destination = p.Host + "/" + repo + ":v1"
+			cfg.OutDir = t.TempDir()
+			cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
+			c.rule.Name = c.name
+			p.Add(c.rule)
+			_, err = Run(context.Background(), cfg)
+			if p.Hits(c.name) == 0 {
+				t.Fatalf("the fault never fired: %v", p.Log())
+			}
+			if c.wantOK != (err == nil) {
+				t.Fatalf("run: %v (want ok: %v)", err, c.wantOK)
+			}
+			if err != nil && !registry.IsRegistryError(err) {
+				t.Errorf("the error does not name the registry operation: %v", err)
+			}
+			if !c.wantOK {
+				tags, _ := remote.List(mustRepo(t, p.Host+"/"+repo), client.RemoteOptions(context.Background())...)
+				if slices.Contains(tags, "v1") {
+					t.Fatal("the tag moved although the run failed")
+				}
+				p.Clear()
+				cfg.OutDir = t.TempDir()
+				res, err := Run(context.Background(), cfg)
+				if err != nil {
+					t.Fatalf("rerun: %v", err)
+				}
+				d, _ := name.NewDigest(res.Pushed)
+				if sigs, err := sign.Signatures(context.Background(), d, sign.WithRegistry(client)); err != nil || len(sigs) != 1 {
+					t.Fatalf("%d signatures after the rerun (%v)", len(sigs), err)
+				}
+			}
+		})
+	}
+}
+
+func mustRepo(t *testing.T, s string) name.Repository {
+	t.Helper()
+	r, err := name.NewRepository(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

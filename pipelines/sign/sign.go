@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -234,18 +235,45 @@ func (o *options) referrersSupported(ctx context.Context, d name.Digest) (bool, 
 		return false, fmt.Errorf("asking %s for referrers: %w", repo, err)
 	}
 	u := url.URL{Scheme: repo.Scheme(), Host: repo.RegistryStr(), Path: "/v2/" + repo.RepositoryStr() + "/referrers/" + d.DigestStr()}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return false, err
+	// 200 with an index: served. 404, 400 or 405: not served (the tag
+	// scheme alone is used). Anything else is a failure, retried, and then
+	// an error: a registry having a bad moment must not silently lose the
+	// referrers.
+	var last int
+	for attempt := 0; attempt < referrersAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+		if err != nil {
+			return false, err
+		}
+		req.Header.Set("Accept", string(types.OCIImageIndex))
+		resp, err := (&http.Client{Transport: rt}).Do(req)
+		if err != nil {
+			return false, fmt.Errorf("asking %s for referrers: %w", repo, err)
+		}
+		resp.Body.Close()
+		last = resp.StatusCode
+		switch {
+		case resp.StatusCode == http.StatusOK:
+			return resp.Header.Get("Content-Type") == string(types.OCIImageIndex), nil
+		case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusMethodNotAllowed:
+			return false, nil
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			continue
+		default:
+			return false, fmt.Errorf("asking %s for referrers: HTTP %d", repo, resp.StatusCode)
+		}
 	}
-	req.Header.Set("Accept", string(types.OCIImageIndex))
-	resp, err := (&http.Client{Transport: rt}).Do(req)
-	if err != nil {
-		return false, fmt.Errorf("asking %s for referrers: %w", repo, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && resp.Header.Get("Content-Type") == string(types.OCIImageIndex), nil
+	return false, fmt.Errorf("asking %s for referrers: HTTP %d after %d attempts", repo, last, referrersAttempts)
 }
+
+const referrersAttempts = 4
 
 // Signatures returns the signatures stored for d under cosign's tag.
 func Signatures(ctx context.Context, d name.Digest, opts ...Option) ([]oci.Signature, error) {
