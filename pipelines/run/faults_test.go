@@ -86,11 +86,7 @@ func TestRegistryFaults(t *testing.T) {
 	for i, c := range cells {
 		t.Run(c.stage+" "+c.fault, func(t *testing.T) {
 			p := faultproxy.Start(t, f.reg.Host, pool)
-			client, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
-				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }), registry.WithRetries(3))
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := throughProxy(t, f, p)
 			repo := fmt.Sprintf("faults%d", i)
 			cfg := f.cfg
 			cfg.Registry = client
@@ -168,6 +164,19 @@ func TestRegistryFaults(t *testing.T) {
 	t.Logf("\n| stage | fault | outcome | faults injected | run took | rerun succeeded |\n| --- | --- | --- | --- | --- | --- |\n%s", strings.Join(table, "\n"))
 }
 
+// throughProxy is a client of the fixture's registry through the fault
+// front p: it trusts p's certificate and logs in with the registry's
+// credentials.
+func throughProxy(t *testing.T, f *fixture, p *faultproxy.Proxy) *registry.Client {
+	t.Helper()
+	c, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
+		registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func checkDirHasNo(t *testing.T, dir, secret string) {
 	t.Helper()
 	entries, _ := os.ReadDir(dir)
@@ -223,11 +232,7 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 	for i, c := range cells {
 		t.Run(c.name, func(t *testing.T) {
 			p := faultproxy.Start(t, f.reg.Host, pool)
-			client, err := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
-				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := throughProxy(t, f, p)
 			cfg := f.cfg
 			cfg.Registry = client
 			cfg.Source = "registry:" + p.Host + "/pullsrc@" + srcDigest.String()
@@ -237,7 +242,7 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 			cfg.GateOptions = []policy.GateOption{policy.WithMode(facts.Audit)}
 			c.rule.Name = c.name
 			p.Add(c.rule)
-			_, err = Run(context.Background(), cfg)
+			_, err := Run(context.Background(), cfg)
 			hits := p.Hits(c.name)
 			if hits == 0 {
 				t.Fatalf("the fault never fired: %v", p.Log())
@@ -275,8 +280,7 @@ func TestRegistryFaultsPullAndVerify(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := faultproxy.Start(t, f.reg.Host, pool)
-			client, _ := registry.New(registry.WithCAFile(p.CAFile), registry.WithBasicAuth(p.Host, f.reg.Username, f.reg.Password),
-				registry.WithoutDockerConfig(), registry.WithEnv(func(string) string { return "" }))
+			client := throughProxy(t, f, p)
 			c.rule.Name = c.name
 			p.Add(c.rule)
 			_, err := verify.Verify(context.Background(), p.Host+"/verified:v1", verify.WithKey(v, f.pub), verify.WithRegistry(client),
