@@ -18,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/cosign/v2/pkg/oci"
 	ociremote "github.com/sigstore/cosign/v2/pkg/oci/remote"
 
 	"github.com/sealyard/sealyard/pipelines/predicate"
@@ -168,12 +169,7 @@ func TestAttestReplacesByType(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(ctx)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	atts, _ := se.Attestations()
-	all, _ := atts.Get()
+	all := storedAttestations(t, d, c)
 	if len(all) != 2 {
 		t.Fatalf("%d attestations, want one CycloneDX (the second replaced the first) and one VSA", len(all))
 	}
@@ -260,12 +256,7 @@ func TestAttestKeepsOtherSignersAttestations(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(ctx)...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	atts, _ := se.Attestations()
-	all, _ := atts.Get()
+	all := storedAttestations(t, d, c)
 	var theirsLeft, oursLeft int
 	for _, a := range all {
 		env, _ := a.Payload()
@@ -294,4 +285,22 @@ func statementHas(t *testing.T, env []byte, s string) bool {
 	}
 	body, _ := base64.StdEncoding.DecodeString(e.Payload)
 	return strings.Contains(string(body), s)
+}
+
+// storedAttestations reads the attestations stored for d.
+func storedAttestations(t *testing.T, d name.Digest, c *registry.Client) []oci.Signature {
+	t.Helper()
+	se, err := ociremote.SignedEntity(d, ociremote.WithRemoteOptions(c.RemoteOptions(context.Background())...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	atts, err := se.Attestations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := atts.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return all
 }
