@@ -19,11 +19,12 @@ type Option func(*options) error
 type options struct {
 	registry *registry.Client
 	jobs     int
+	chunk    int64
 	progress chan<- v1.Update
 }
 
 func makeOptions(opts []Option) (*options, error) {
-	o := &options{jobs: 4}
+	o := &options{jobs: 4, chunk: DefaultChunkSize}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
 			return nil, err
@@ -57,6 +58,21 @@ func WithJobs(n int) Option {
 			return fmt.Errorf("jobs must be at least 1, got %d", n)
 		}
 		o.jobs = n
+		return nil
+	}
+}
+
+// MinChunkSize is the smallest chunk WithChunkSize takes.
+const MinChunkSize = 64 << 10
+
+// WithChunkSize sets the size of one chunk of a resumable upload (default
+// DefaultChunkSize); blobs larger than that go up in chunks.
+func WithChunkSize(n int64) Option {
+	return func(o *options) error {
+		if n < MinChunkSize {
+			return fmt.Errorf("chunk size must be at least %d bytes, got %d", MinChunkSize, n)
+		}
+		o.chunk = n
 		return nil
 	}
 }
@@ -113,6 +129,9 @@ func Push(ctx context.Context, a image.Artifact, dst string, opts ...Option) (na
 		return name.Digest{}, fmt.Errorf("destination %q names digest %s, but the image is %s", dst, d.DigestStr(), local)
 	}
 	target := ref.Context().Digest(local.String())
+	if err := uploadLarge(ctx, a, ref.Context(), o); err != nil {
+		return name.Digest{}, fmt.Errorf("pushing to %s: %w", ref.Context(), err)
+	}
 	if err := remote.Push(target, a, o.remote(ctx)...); err != nil {
 		return name.Digest{}, fmt.Errorf("pushing to %s: %w", ref.Context(), err)
 	}

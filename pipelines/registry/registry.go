@@ -229,6 +229,9 @@ func New(opts ...Option) (*Client, error) {
 // transport still refuses every host not on the list.
 func (c *Client) Insecure() bool { return c.insecure }
 
+// Retries returns how many times a transient failure is retried.
+func (c *Client) Retries() int { return c.retries }
+
 // Keychain returns the credential lookup chain.
 func (c *Client) Keychain() authn.Keychain { return c.keychain }
 

@@ -63,6 +63,9 @@ type Rule struct {
 	// select requests.
 	Method string
 	Path   *regexp.Regexp
+	// MinBody, when set, selects only requests whose body is at least
+	// that many bytes (a layer upload, not the config's).
+	MinBody int64
 	// After skips that many matching requests first; Times is how many it
 	// then hits (0: every one after).
 	After, Times int
@@ -80,6 +83,9 @@ type Request struct {
 	Method, Path string
 	// Fault names the rule that fired, or "".
 	Fault string
+	// Received is how many request body bytes the client sent; Sent is
+	// how many of them reached the registry (none of a reset request's).
+	Received, Sent int64
 }
 
 // Proxy is a running fault-injecting front.
@@ -111,7 +117,19 @@ func Start(t testing.TB, host string, pool *x509.CertPool) *Proxy {
 		return nil
 	}
 	p.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rule := p.match(r)
+		rule, i := p.match(r)
+		if r.Body != nil {
+			cb := &countingBody{ReadCloser: r.Body}
+			r.Body = cb
+			defer func() {
+				p.mu.Lock()
+				p.log[i].Received = cb.n
+				if rule == nil || rule.Kind != Reset {
+					p.log[i].Sent = cb.n
+				}
+				p.mu.Unlock()
+			}()
+		}
 		if rule == nil {
 			r.Host = target.Host
 			rp.ServeHTTP(w, r)
@@ -174,12 +192,37 @@ func (p *Proxy) Hits(name string) int {
 	return n
 }
 
-func (p *Proxy) match(r *http.Request) *Rule {
+// Bytes returns how many request body bytes the client sent through
+// requests that matched method and path, and how many of them reached the
+// registry.
+func (p *Proxy) Bytes(method string, path *regexp.Regexp) (received, sent int64) {
+	for _, r := range p.Log() {
+		if (method == "" || r.Method == method) && path.MatchString(r.Path) {
+			received += r.Received
+			sent += r.Sent
+		}
+	}
+	return received, sent
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n int64
+}
+
+func (c *countingBody) Read(b []byte) (int, error) {
+	n, err := c.ReadCloser.Read(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func (p *Proxy) match(r *http.Request) (*Rule, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var hit *Rule
 	for _, rule := range p.rules {
-		if (rule.Method != "" && rule.Method != r.Method) || !rule.Path.MatchString(r.URL.Path) {
+		if (rule.Method != "" && rule.Method != r.Method) || !rule.Path.MatchString(r.URL.Path) ||
+			(rule.MinBody > 0 && r.ContentLength >= 0 && r.ContentLength < rule.MinBody) {
 			continue
 		}
 		rule.seen++
@@ -193,7 +236,7 @@ func (p *Proxy) match(r *http.Request) *Rule {
 		req.Fault = hit.Name
 	}
 	p.log = append(p.log, req)
-	return hit
+	return hit, len(p.log) - 1
 }
 
 func (p *Proxy) apply(rule *Rule, rp *httputil.ReverseProxy, w http.ResponseWriter, r *http.Request) {
