@@ -27,19 +27,22 @@ var ErrLayerLimit = errors.New("layer over a limit")
 
 // limitedReader passes a layer's uncompressed tar stream through, counting
 // bytes and tar entries (a second reader parses the headers from a copy of
-// the stream), and fails once either is past its limit.
+// the stream), and fails once either is past its limit. The sizes the
+// headers declare count too: a sparse file is a few bytes of tar that
+// read back as gigabytes of holes.
 type limitedReader struct {
 	rc       io.ReadCloser
 	what     string
 	maxBytes int64
 	n        int64
 
-	pw      *io.PipeWriter
-	mu      sync.Mutex
-	entries int
-	tarErr  error
-	done    chan struct{}
-	max     int
+	pw       *io.PipeWriter
+	mu       sync.Mutex
+	entries  int
+	declared int64
+	tarErr   error
+	done     chan struct{}
+	max      int
 }
 
 func newLimitedReader(rc io.ReadCloser, what string, maxBytes int64, maxEntries int) io.ReadCloser {
@@ -49,15 +52,25 @@ func newLimitedReader(rc io.ReadCloser, what string, maxBytes int64, maxEntries 
 		defer close(l.done)
 		tr := tar.NewReader(pr)
 		for {
-			if _, err := tr.Next(); err != nil {
+			h, err := tr.Next()
+			if err != nil {
 				io.Copy(io.Discard, pr)
 				return
 			}
 			l.mu.Lock()
 			l.entries++
-			over := l.entries > l.max
+			if h.Typeflag == tar.TypeReg && h.Size > 0 {
+				l.declared += h.Size
+			}
+			switch {
+			case l.entries > l.max:
+				l.tarErr = fmt.Errorf("%w: %s holds more than %d files", ErrLayerLimit, l.what, l.max)
+			case h.Size < 0 || l.declared > l.maxBytes || l.declared < 0:
+				l.tarErr = fmt.Errorf("%w: the files of %s declare more than %d bytes uncompressed (at %q, a file of %d bytes)", ErrLayerLimit, l.what, l.maxBytes, h.Name, h.Size)
+			}
+			stop := l.tarErr != nil
 			l.mu.Unlock()
-			if over {
+			if stop {
 				io.Copy(io.Discard, pr)
 				return
 			}
@@ -66,12 +79,15 @@ func newLimitedReader(rc io.ReadCloser, what string, maxBytes int64, maxEntries 
 	return l
 }
 
-func (l *limitedReader) Read(p []byte) (int, error) {
+func (l *limitedReader) err() error {
 	l.mu.Lock()
-	entries := l.entries
-	l.mu.Unlock()
-	if entries > l.max {
-		return 0, fmt.Errorf("%w: %s holds more than %d files", ErrLayerLimit, l.what, l.max)
+	defer l.mu.Unlock()
+	return l.tarErr
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if err := l.err(); err != nil {
+		return 0, err
 	}
 	n, err := l.rc.Read(p)
 	l.n += int64(n)
@@ -84,11 +100,8 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		l.pw.Close()
 		<-l.done
-		l.mu.Lock()
-		entries = l.entries
-		l.mu.Unlock()
-		if entries > l.max {
-			return n, fmt.Errorf("%w: %s holds more than %d files", ErrLayerLimit, l.what, l.max)
+		if err := l.err(); err != nil {
+			return n, err
 		}
 	}
 	return n, err

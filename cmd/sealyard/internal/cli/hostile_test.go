@@ -191,6 +191,17 @@ func TestHostileImages(t *testing.T) {
 			return tw.Close()
 		}
 	}
+	// trailing is a tar of one small file followed by n zero bytes: a
+	// stream that declares nothing large and still inflates without end.
+	trailing := func(n int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			if _, err := w.Write(layerTar(t, entry{name: "small", typ: tar.TypeReg, data: "x"})); err != nil {
+				return err
+			}
+			_, err := io.CopyN(w, zeroReader{}, n)
+			return err
+		}
+	}
 	manyFiles := func(n int) func(io.Writer) error {
 		return func(w io.Writer) error {
 			tw := tar.NewWriter(w)
@@ -211,6 +222,59 @@ func TestHostileImages(t *testing.T) {
 		m.Config.Digest, m.Config.Size = v1.Hash{Algorithm: "sha256", Hex: sum(raw)[len("sha256:"):]}, int64(len(raw))
 		os.WriteFile(filepath.Join(dir, "blobs", "sha256", m.Config.Digest.Hex), raw, 0o644)
 		return rewriteLayoutManifest(t, dir, m)
+	}
+	// sparse is a layer holding one sparse file of n bytes (all hole but
+	// its last three), as GNU tar writes it: ten kilobytes of tar.
+	sparse := func(n int64) func() string {
+		return func() string {
+			dir := t.TempDir()
+			f, err := os.Create(filepath.Join(dir, "big"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.WriteAt([]byte("end"), n-3); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			out := filepath.Join(t.TempDir(), "layer.tar")
+			if b, err := exec.Command("tar", "--sparse", "--format=posix", "-C", dir, "-cf", out, "big").CombinedOutput(); err != nil {
+				t.Fatalf("tar: %v: %s", err, b)
+			}
+			b := mustRead(t, out)
+			if len(b) > 1<<20 {
+				t.Fatalf("the sparse layer is %d bytes of tar: the file system made no holes", len(b))
+			}
+			return imageOf(t, [][]byte{b}, nil)
+		}
+	}
+	// selfIndex is a layout whose index lists a blob that is an index
+	// listing itself (the blob's bytes cannot match the digest that
+	// names them: the loop exists only if nobody checks).
+	selfIndex := func() string {
+		dir := filepath.Join(t.TempDir(), "layout")
+		os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
+		self := sum([]byte("self"))
+		body := fmt.Sprintf(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.index.v1+json","digest":%q,"size":%d}]}`, self, 0)
+		body = strings.Replace(body, `"size":0`, fmt.Sprintf(`"size":%d`, len(body)), 1)
+		os.WriteFile(filepath.Join(dir, "blobs", "sha256", self[len("sha256:"):]), []byte(body), 0o644)
+		os.WriteFile(filepath.Join(dir, "oci-layout"), []byte(`{"imageLayoutVersion":"1.0.0"}`), 0o644)
+		os.WriteFile(filepath.Join(dir, "index.json"), []byte(body), 0o644)
+		return "oci-dir:" + dir
+	}
+	// deepIndex nests a real image in ten indexes, every digest true.
+	deepIndex := func() string {
+		img, _ := mutate.AppendLayers(empty.Image, static.NewLayer(layerTar(t, entry{name: "a", typ: tar.TypeReg, data: "a"}), types.OCILayer))
+		img = mutate.MediaType(img, types.OCIManifestSchema1)
+		img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+		var idx v1.ImageIndex = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}})
+		for i := 0; i < 10; i++ {
+			idx = mutate.AppendManifests(mutate.IndexMediaType(empty.Index, types.OCIImageIndex), mutate.IndexAddendum{Add: idx})
+		}
+		dir := filepath.Join(t.TempDir(), "layout")
+		if err := image.Write(context.Background(), idx, "oci-dir:"+dir); err != nil {
+			t.Fatal(err)
+		}
+		return "oci-dir:" + dir
 	}
 	cases := []struct {
 		name   string
@@ -235,8 +299,11 @@ func TestHostileImages(t *testing.T) {
 		{"device files", func() string {
 			return imageOf(t, [][]byte{layerTar(t, entry{name: "dev/sda", typ: tar.TypeBlock}, entry{name: "dev/tty", typ: tar.TypeChar}, entry{name: "fifo", typ: tar.TypeFifo})}, nil)
 		}, nil, 0, "", 400 << 20},
-		{"gzip bomb (2 MiB of gzip, 2 GiB of zeros; limit 256 MiB)", func() string {
+		{"gzip bomb (2 MiB of gzip: one file of 2 GiB of zeros; limit 256 MiB)", func() string {
 			return imageOf(t, nil, []string{gzipFile(t, zeros(2<<30))})
+		}, []string{"--max-layer-size", fmt.Sprint(256 << 20)}, 2, "declare more than 268435456 bytes", 400 << 20},
+		{"gzip bomb (2 MiB of gzip: a small tar, then 2 GiB of zeros; limit 256 MiB)", func() string {
+			return imageOf(t, nil, []string{gzipFile(t, trailing(2<<30))})
 		}, []string{"--max-layer-size", fmt.Sprint(256 << 20)}, 2, "expands past 268435456 bytes", 400 << 20},
 		{"a layer of 600,000 files (limit 500,000)", func() string {
 			return imageOf(t, nil, []string{gzipFile(t, manyFiles(600_000))})
@@ -249,6 +316,9 @@ func TestHostileImages(t *testing.T) {
 			return imageOf(t, tars, nil)
 		}, nil, 2, "the image has 1200 layers, more than 1000", 400 << 20},
 		{"a config that is not JSON", notJSON, nil, 2, "is not an image config", 400 << 20},
+		{"a 10 GB sparse file (10 KiB of tar; limit 8 GiB)", sparse(10_000_000_000), nil, 2, "declare more than 8589934592 bytes", 400 << 20},
+		{"an index that lists itself (a forged blob)", selfIndex, nil, 2, "digest mismatch: index sha256:", 400 << 20},
+		{"an image nested in ten indexes", deepIndex, nil, 2, "nested deeper than 4 levels", 400 << 20},
 	}
 	var table []string
 	for _, c := range cases {
