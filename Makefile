@@ -27,19 +27,23 @@ bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan ./pipelines/run
 
 ## fuzz: run every Fuzz target for FUZZTIME each (make test runs their
-## seeds); crashers land in the package's testdata/fuzz as regression seeds
+## seeds); crashers land in the package's testdata/fuzz as regression seeds.
+## Minimizing a new input is capped at FUZZMINTIME: go test's default (60s)
+## spends a 30s run minimizing one input of the archive targets, whose every
+## execution writes files.
 FUZZTIME ?= 30s
+FUZZMINTIME ?= 5s
 FUZZ_PKGS = ./pipelines/image ./pipelines/policy ./pipelines/sbom ./cmd/sealyard/internal/cli
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 			echo "== $$pkg $$t ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
 		done; \
 	done
 	@cd ci && for t in $$($(GO) test -list '^Fuzz' ./internal/cmdline | grep '^Fuzz'); do \
 		echo "== ci/internal/cmdline $$t ($(FUZZTIME))"; \
-		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./internal/cmdline || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) ./internal/cmdline || exit 1; \
 	done
 
 ## deps: install what the tests need and is missing

@@ -293,6 +293,8 @@ func TestKillAtEveryBoundary(t *testing.T) {
 	}
 	l.Close()
 	g.ref = "oci-archive:" + archive
+	keyBody := strings.TrimSpace(strings.Split(string(mustRead(t, s.priv)), "-----")[2])
+	secrets := []string{s.password, s.reg.Password, keyBody[:40]}
 	boundaries := []struct {
 		name  string
 		match func(*http.Request) bool
@@ -323,7 +325,7 @@ func TestKillAtEveryBoundary(t *testing.T) {
 			out := t.TempDir()
 			args := append([]string{"run", g.ref, "--to", p.host() + "/" + repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit",
 				"--progress", "plain", "--out", out, "--ca-file", s.reg.CAFile, "--ca-file", p.caFile, "--username", s.reg.Username, "--password-stdin"}, dbArgs(t)...)
-			killWhileStoringSignature(t, s, p, 2*time.Minute, args...)
+			killed := killWhileStoringSignature(t, s, p, 2*time.Minute, args...)
 			if s.reg.HasTag(t, repo, "v1") {
 				t.Fatal("the release tag exists after a kill before the run finished")
 			}
@@ -343,8 +345,25 @@ func TestKillAtEveryBoundary(t *testing.T) {
 				}
 			}
 			// The same command again (the proxy passes everything now).
-			args[slices.Index(args, "--out")+1] = t.TempDir()
+			rerunOut := t.TempDir()
+			args[slices.Index(args, "--out")+1] = rerunOut
 			r := run(t, s.reg.Password, s.env, args...).mustSucceed(t)
+			// No secret in what either run printed or wrote.
+			for _, secret := range secrets {
+				for _, text := range []string{killed, r.stdout, r.stderr} {
+					if strings.Contains(text, secret) {
+						t.Fatalf("a secret appears in the output:\n%s", text)
+					}
+				}
+				for _, dir := range []string{out, rerunOut} {
+					filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+						if err == nil && !d.IsDir() && strings.Contains(string(mustRead(t, path)), secret) {
+							t.Fatalf("a secret appears in %s", path)
+						}
+						return nil
+					})
+				}
+			}
 			ref := strings.Replace(strings.Replace(strings.TrimSpace(r.stdout), ":v1@", "@", 1), p.host(), s.reg.Host, 1)
 			if n := signatureCount(t, s, ref); n != 1 {
 				t.Fatalf("%d signatures after the rerun, want 1", n)
