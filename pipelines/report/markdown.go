@@ -72,8 +72,17 @@ func Markdown(s Summary) []byte {
 			fmt.Fprintf(&b, "| By severity | %s |\n", strings.Join(sev, ", "))
 		}
 	}
+	if s.Findings != nil {
+		if rs := facts.Remediations(s.Findings.Findings); len(rs) > 0 {
+			b.WriteString("\n### Fixes, one line each\n\n")
+			b.WriteString("| fix | clears | reachable | highest severity | advisories |\n| --- | --- | --- | --- | --- |\n")
+			for _, r := range rs {
+				fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", actionCell(r), len(r.Advisories), r.Reachable, r.Severity, advisoryList(r.Advisories))
+			}
+		}
+	}
 	if d != nil && len(d.Violations) > 0 {
-		b.WriteString("\n### What to fix\n\n")
+		b.WriteString("\n### Policy violations\n\n")
 		for _, v := range d.Violations {
 			fmt.Fprintf(&b, "- **%s** %s\n", v.Rule, v.Message)
 		}
@@ -109,6 +118,24 @@ func Markdown(s Summary) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// actionCell renders a remediation's action with what it changes.
+func actionCell(r facts.Remediation) string {
+	what := fmt.Sprintf("%s %s → %s", r.Package.Name, r.Package.Version, r.Target)
+	if r.Kind == facts.FixGoModule {
+		return code(r.Action) + " (" + what + ")"
+	}
+	return strings.ReplaceAll(r.Action, "|", "/") + " (" + what + ")"
+}
+
+// advisoryList names up to eight advisories.
+func advisoryList(ids []string) string {
+	const shown = 8
+	if len(ids) <= shown {
+		return strings.Join(ids, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(ids[:shown], ", "), len(ids)-shown)
 }
 
 func code(s string) string {

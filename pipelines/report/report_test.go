@@ -138,7 +138,8 @@ func TestGitLabReports(t *testing.T) {
 func TestMarkdownAndGitHub(t *testing.T) {
 	r, d := sample()
 	md := string(Markdown(Summary{Image: "registry.example.com/app:v1", Digest: r.Image.Digest, Decision: d, Findings: r, Outputs: map[string]string{"SARIF": "sealyard-out/sealyard.sarif"}}))
-	for _, want := range []string{"⛔", "denied", "### What to fix", "upgrade golang.org/x/text from 0.3.5 to 0.3.7", "1 warnings", "sealyard-out/sealyard.sarif", "| Pushed | no |"} {
+	for _, want := range []string{"⛔", "denied", "### Fixes, one line each", "| `go get golang.org/x/text@v0.3.7` (golang.org/x/text v0.3.5 → 0.3.7) | 1 | 1 | Unknown | GO-2021-0113 |",
+		"### Policy violations", "upgrade golang.org/x/text from 0.3.5 to 0.3.7", "1 warnings", "sealyard-out/sealyard.sarif", "| Pushed | no |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
 		}

@@ -236,5 +236,14 @@ func findingsTable(w io.Writer, r *facts.Report) error {
 	}
 	fmt.Fprintf(w, "%d findings (%d reachable, %d fixable), %d ignored; database %s built %s\n",
 		r.Summary.Total, r.Summary.Reachable, r.Summary.Fixable, r.Summary.Ignored, r.DB.Digest, r.DB.Built)
+	if rs := facts.Remediations(r.Findings); len(rs) > 0 {
+		fmt.Fprintf(w, "\n%d fixes, one line each (reachable first):\n", len(rs))
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "FIX\tCLEARS\tREACHABLE\tSEVERITY")
+		for _, x := range rs {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", x.Action, len(x.Advisories), x.Reachable, x.Severity)
+		}
+		return tw.Flush()
+	}
 	return nil
 }
