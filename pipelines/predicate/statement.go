@@ -22,6 +22,9 @@ const (
 	Vuln            = "https://cosign.sigstore.dev/attestation/vuln/v1"
 	SLSAProvenance1 = "https://slsa.dev/provenance/v1"
 	VSA             = "https://slsa.dev/verification_summary/v1"
+	// OpenVEX is the predicate type of an OpenVEX v0.2.0 document (the
+	// reachability statements sealyard makes).
+	OpenVEX = "https://openvex.dev/ns/v0.2.0"
 	// PolicyInput is sealyard's policy input document (policy-input.json),
 	// attested beside the decision so that verify --gate can replay it.
 	PolicyInput = "https://sealyard.dev/policy-input/v1"
@@ -35,6 +38,7 @@ var shortNames = map[string]string{
 	"slsaprovenance1": SLSAProvenance1,
 	"vsa":             VSA,
 	"policyinput":     PolicyInput,
+	"openvex":         OpenVEX,
 }
 
 // ParseType turns a short name (cyclonedx, spdx, vuln, slsaprovenance1,
@@ -61,6 +65,7 @@ var Requirements = map[string][]string{
 	"vuln":       {Vuln},
 	"provenance": {SLSAProvenance1},
 	"decision":   {VSA},
+	"vex":        {OpenVEX},
 }
 
 // PlatformAnnotation, on a subject, names the platform of an image index

@@ -57,8 +57,9 @@ type platformResult struct {
 	platform v1.Platform
 	doc      *sbom.Document
 	report   *facts.Report
-	// cdx and spdx are the encoded SBOMs, written once and attested.
-	cdx, spdx []byte
+	// cdx and spdx are the encoded SBOMs, written once and attested;
+	// syft is the syft JSON document (written, for grype sbom:FILE).
+	cdx, spdx, syft []byte
 }
 
 // Run takes cfg.Source to a signed, attested image at cfg.Destination.
@@ -163,7 +164,8 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	if err := writeBytes(cfg, res, "decision", "decision.json", decisionJSON); err != nil {
 		return err
 	}
-	if err := writeReports(cfg, t, res, findings, dst, started); err != nil {
+	vexDoc, err := writeReports(cfg, t, res, findings, results, dst, started)
+	if err != nil {
 		return err
 	}
 
@@ -207,7 +209,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 
 	// Attest: SBOMs and scans per platform, provenance and the decision.
 	sctx, cancel = context.WithTimeout(ctx, cfg.StageTimeout)
-	err = attest(sctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON}, started)
+	err = attest(sctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON, vexDoc}, started)
 	cancel()
 	if err != nil {
 		return err
@@ -300,7 +302,7 @@ func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference,
 		return platformResult{}, err
 	}
 	st := t.begin("sbom "+p, map[string]string{"image": d.String()})
-	doc, err := sbom.Generate(ctx, pi.Image, sbom.WithName(dst.Context().Name()), sbom.WithToolVersion(cfg.ToolVersion), sbom.WithParallelism(2), sbom.WithRedaction(cfg.Policy.Redacter()))
+	doc, err := sbom.Generate(ctx, pi.Image, sbom.WithRepository(dst.Context().Name()), sbom.WithToolVersion(cfg.ToolVersion), sbom.WithParallelism(2), sbom.WithRedaction(cfg.Policy.Redacter()))
 	if err != nil {
 		return platformResult{}, st.end(fmt.Errorf("cataloging %s: %w", p, err), "")
 	}
@@ -319,7 +321,7 @@ func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference,
 
 func platformTag(p v1.Platform) string { return strings.ReplaceAll(p.String(), "/", "-") }
 
-// writeSBOMs encodes every platform's CycloneDX and SPDX documents once,
+// writeSBOMs encodes every platform's CycloneDX, SPDX and syft JSON documents once,
 // concurrently, keeps the bytes for the attestations, and writes them out
 // (the CycloneDX bytes also as GitLab's gl-sbom-*.cdx.json).
 func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) error {
@@ -330,7 +332,7 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 	}
 	var jobs []job
 	for i := range results {
-		jobs = append(jobs, job{&results[i], sbom.CycloneDXJSON}, job{&results[i], sbom.SPDXJSON})
+		jobs = append(jobs, job{&results[i], sbom.CycloneDXJSON}, job{&results[i], sbom.SPDXJSON}, job{&results[i], sbom.SyftJSON})
 	}
 	errs := make([]error, len(jobs))
 	var wg sync.WaitGroup
@@ -339,10 +341,13 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 		go func() {
 			defer wg.Done()
 			data, err := sbom.EncodeBytes(j.r.doc, j.format, cfg.Created)
-			if j.format == sbom.CycloneDXJSON {
+			switch j.format {
+			case sbom.CycloneDXJSON:
 				j.r.cdx = data
-			} else {
+			case sbom.SPDXJSON:
 				j.r.spdx = data
+			default:
+				j.r.syft = data
 			}
 			errs[i] = err
 		}()
@@ -360,6 +365,7 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 		}{
 			{"sbom-" + tag + ".cdx.json", "SBOM (CycloneDX) " + p, r.cdx},
 			{"sbom-" + tag + ".spdx.json", "SBOM (SPDX) " + p, r.spdx},
+			{"sbom-" + tag + ".syft.json", "SBOM (syft JSON) " + p, r.syft},
 			{"gl-sbom-" + tag + ".cdx.json", "GitLab CycloneDX " + p, r.cdx},
 		} {
 			path := filepath.Join(cfg.OutDir, f.file)
@@ -426,6 +432,9 @@ func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, result
 type gated struct {
 	decision            *facts.Decision
 	decisionJSON, input []byte
+	// vex is the reachability OpenVEX document, or nil when there was
+	// nothing to state.
+	vex []byte
 }
 
 func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img policy.Image, results []platformResult, g gated, started time.Time) error {
@@ -482,6 +491,9 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 		sign.Statement{PredicateType: predicate.VSA, Predicate: vsa},
 		sign.Statement{PredicateType: predicate.PolicyInput, Predicate: g.input},
 	)
+	if g.vex != nil {
+		stmts = append(stmts, sign.Statement{PredicateType: predicate.OpenVEX, Predicate: g.vex})
+	}
 	opts := append([]sign.Option{sign.WithRegistry(cfg.Registry)}, cfg.SignOptions...)
 	if _, err := sign.AttestAll(ctx, d, cfg.Signer, stmts, opts...); err != nil {
 		return st.end(cfg.Registry.Explain(err), "")
@@ -500,11 +512,25 @@ func sha256Of(b []byte) string {
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
-func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, dst name.Reference, started time.Time) error {
+// writeReports writes SARIF, the GitLab reports and the reachability
+// OpenVEX document, and returns the latter (nil when it states nothing).
+func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, results []platformResult, dst name.Reference, started time.Time) ([]byte, error) {
 	st := t.begin("reports", nil)
 	sarif, err := report.SARIF(findings, dst.String(), cfg.ToolVersion)
 	if err != nil {
-		return st.end(err, "")
+		return nil, st.end(err, "")
+	}
+	var reports []*facts.Report
+	for _, r := range results {
+		reports = append(reports, r.report)
+	}
+	stated := cfg.Created // SOURCE_DATE_EPOCH keeps the document reproducible
+	if stated.IsZero() {
+		stated = cfg.Now()
+	}
+	vexDoc, statements, err := report.ReachabilityVEX(reports, report.VEXSubject{Repository: dst.Context().Name(), Digest: res.Digest}, cfg.ToolVersion, stated)
+	if err != nil {
+		return nil, st.end(err, "")
 	}
 	osName := ""
 	for _, f := range findings.Findings {
@@ -514,27 +540,33 @@ func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, 
 	}
 	cs, err := report.GitLabContainerScanning(findings, dst.String(), osName, cfg.ToolVersion, started, cfg.Now())
 	if err != nil {
-		return st.end(err, "")
+		return nil, st.end(err, "")
 	}
 	ds, err := report.GitLabDependencyScanning(findings, cfg.ToolVersion, started, cfg.Now())
 	if err != nil {
-		return st.end(err, "")
+		return nil, st.end(err, "")
 	}
-	for _, f := range []struct {
+	type outFile struct {
 		kind, file string
 		data       []byte
-	}{
+	}
+	files := []outFile{
 		{"SARIF", "sealyard.sarif", sarif},
 		{"GitLab container scanning", "gl-container-scanning-report.json", cs},
 		{"GitLab dependency scanning", "gl-dependency-scanning-report.json", ds},
-	} {
+	}
+	if vexDoc != nil {
+		files = append(files, outFile{"reachability VEX", "reachability.openvex.json", vexDoc})
+	}
+	for _, f := range files {
 		p := filepath.Join(cfg.OutDir, f.file)
 		if err := atomicfile.WriteBytes(p, 0o644, f.data); err != nil {
-			return st.end(err, "")
+			return nil, st.end(err, "")
 		}
 		res.Outputs[f.kind] = p
+		st.outputs[f.file] = sha256Of(f.data)
 	}
-	return st.end(nil, "")
+	return vexDoc, st.end(nil, fmt.Sprintf("%d reachability statements", statements))
 }
 
 func writeSummary(cfg *Config, res *Result, dst name.Reference) error {

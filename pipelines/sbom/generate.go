@@ -42,6 +42,7 @@ type Option func(*options) error
 
 type options struct {
 	name        string
+	repository  string
 	toolVersion string
 	parallelism int
 	platforms   int
@@ -56,6 +57,20 @@ type options struct {
 func WithName(n string) Option {
 	return func(o *options) error {
 		o.name = n
+		return nil
+	}
+}
+
+// WithRepository names the image by the repository it is (or is about to
+// be) pushed to: the documents' name, and the image's repo digest
+// (repository@digest) in the source metadata, by which scanners given the
+// SBOM (grype sbom:FILE) identify the image, as in a VEX product.
+func WithRepository(repo string) Option {
+	return func(o *options) error {
+		if repo == "" {
+			return fmt.Errorf("empty repository")
+		}
+		o.name, o.repository = repo, repo
 		return nil
 	}
 }
@@ -259,5 +274,9 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	}
 	correctVendoredSymbols(s, res)
 	redactSource(s, o.redact)
+	if m, ok := s.Source.Metadata.(source.ImageMetadata); ok && o.repository != "" {
+		m.RepoDigests = []string{o.repository + "@" + digest.String()}
+		s.Source.Metadata = m
+	}
 	return &Document{Name: o.name, Digest: digest, Platform: image.ConfigPlatform(cf), Created: cf.Created.Time.UTC(), SBOM: s}, nil
 }

@@ -1,0 +1,172 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/sealyard/sealyard/internal/testutil/peers"
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
+	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/predicate"
+)
+
+// TestReachabilityVEX runs sealyard run on the fixture image (Go programs
+// built with a toolchain that has standard-library advisories, most of
+// whose symbols they never link) and checks the reachability OpenVEX
+// document it writes and attests: it validates against the OpenVEX 0.2.0
+// schema; it states exactly the findings shown unreachable (no statement
+// for a reachable one or one without symbol information); the stock
+// cosign CLI verifies its attestation; verify --require vex passes; and
+// the stock grype CLI given it drops exactly those findings.
+func TestReachabilityVEX(t *testing.T) {
+	s := newSigning(t)
+	out := t.TempDir()
+	repo := s.reg.Host + "/vex"
+	args := append([]string{"run", fixtureLayout(t), "--to", repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)
+	r := s.sealyard(t, args...).mustSucceed(t)
+	line := strings.TrimSpace(r.stdout)
+	ref := repo + "@" + line[strings.Index(line, "@")+1:]
+	digest := ref[strings.Index(ref, "@")+1:]
+
+	doc := mustRead(t, filepath.Join(out, "reachability.openvex.json"))
+	schemas.Validate(t, schemas.OpenVEX, doc)
+	var vex struct {
+		Statements []struct {
+			Vulnerability struct{ Name string } `json:"vulnerability"`
+			Products      []struct {
+				ID            string `json:"@id"`
+				Subcomponents []struct {
+					ID string `json:"@id"`
+				} `json:"subcomponents"`
+			} `json:"products"`
+			Status, Justification string
+			Impact                string `json:"impact_statement"`
+		} `json:"statements"`
+	}
+	if err := json.Unmarshal(doc, &vex); err != nil {
+		t.Fatal(err)
+	}
+	var findings facts.Report
+	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "findings.json")), &findings); err != nil {
+		t.Fatal(err)
+	}
+	type key struct{ id, purl string }
+	unreachable, shown := map[key]bool{}, map[key]bool{}
+	for _, f := range findings.Findings {
+		if f.Reachable != nil && !*f.Reachable && f.Package.PURL != "" {
+			unreachable[key{f.ID, f.Package.PURL}] = true
+		}
+	}
+	for _, st := range vex.Statements {
+		if st.Status != "not_affected" || st.Justification != "vulnerable_code_not_in_execute_path" || !strings.Contains(st.Impact, "is linked into") {
+			t.Errorf("statement %s: %s/%s %q", st.Vulnerability.Name, st.Status, st.Justification, st.Impact)
+		}
+		for _, p := range st.Products {
+			if !strings.HasPrefix(p.ID, "pkg:oci/vex@"+digest) && !strings.HasPrefix(p.ID, "pkg:oci/vex@"+strings.Replace(digest, ":", "%3A", 1)) {
+				t.Errorf("statement %s names product %s, not the image", st.Vulnerability.Name, p.ID)
+			}
+			for _, sc := range p.Subcomponents {
+				k := key{st.Vulnerability.Name, sc.ID}
+				if !unreachable[k] {
+					t.Errorf("a statement for %v, which the analysis did not show unreachable", k)
+				}
+				shown[k] = true
+			}
+		}
+	}
+	for k := range unreachable {
+		if !shown[k] {
+			t.Errorf("no statement for the unreachable finding %v", k)
+		}
+	}
+	if len(unreachable) < 3 {
+		t.Fatalf("only %d unreachable findings in the fixture: nothing much tested", len(unreachable))
+	}
+
+	// The stock cosign CLI verifies the attestation; its predicate is the file.
+	cosignOut, err := s.cosign(t, "verify-attestation", "--key", s.pub, "--insecure-ignore-tlog=true", "--type", predicate.OpenVEX, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Payload string }
+	if err := json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(cosignOut), "\n", 2)[0]), &env); err != nil {
+		t.Fatalf("cosign printed %q", cosignOut)
+	}
+	body, _ := base64.StdEncoding.DecodeString(env.Payload)
+	st, err := predicate.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.PredicateType != predicate.OpenVEX || !st.About(digest) || !jsonEqual(t, st.Predicate, doc) {
+		t.Fatalf("cosign verified %s about %v, not the document", st.PredicateType, st.SubjectDigests())
+	}
+	s.sealyard(t, "verify", ref, "--key", s.pub, "--skip-tlog-unsafe", "--require", "vex").mustSucceed(t)
+
+	// The stock grype CLI, on the SBOM sealyard wrote, with and without
+	// the document.
+	sbomFile := filepath.Join(out, "sbom-linux-amd64.syft.json")
+	before := grypeMatches(t, "sbom:"+sbomFile)
+	after := grypeMatches(t, "sbom:"+sbomFile, "--vex", filepath.Join(out, "reachability.openvex.json"))
+	var dropped, droppedReachable, keptUnreachable []string
+	for m := range before {
+		k := key{m[0], m[1]}
+		switch {
+		case !after[m] && !unreachable[k]:
+			droppedReachable = append(droppedReachable, fmt.Sprint(m))
+		case !after[m]:
+			dropped = append(dropped, fmt.Sprint(m))
+		case unreachable[k]:
+			keptUnreachable = append(keptUnreachable, fmt.Sprint(m))
+		}
+	}
+	sort.Strings(droppedReachable)
+	sort.Strings(keptUnreachable)
+	t.Logf("stock grype: %d matches without the VEX document, %d with it (%d dropped); sealyard: %d findings, %d unreachable",
+		len(before), len(after), len(dropped), len(findings.Findings), len(unreachable))
+	if len(droppedReachable) > 0 {
+		t.Errorf("grype dropped findings the analysis did not show unreachable: %v", droppedReachable)
+	}
+	if len(keptUnreachable) > 0 {
+		t.Errorf("grype kept findings the document states unreachable: %v", keptUnreachable)
+	}
+	if len(dropped) == 0 {
+		t.Fatal("grype dropped nothing: the document is not honoured")
+	}
+}
+
+// grypeMatches runs the stock grype CLI on the fixture database and
+// returns its matches as (vulnerability, package PURL).
+func grypeMatches(t *testing.T, args ...string) map[[2]string]bool {
+	t.Helper()
+	cmd := exec.Command(peers.Grype.Path(t), append(args, "-q", "-o", "json")...)
+	cmd.Env = append(os.Environ(), "GRYPE_DB_CACHE_DIR="+vulnfixture.DBDir(t), "GRYPE_DB_AUTO_UPDATE=false",
+		"GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("grype %v: %v\n%s", args, err, stderr.String())
+	}
+	var doc struct {
+		Matches []struct {
+			Vulnerability struct{ ID string } `json:"vulnerability"`
+			Artifact      struct{ PURL string } `json:"artifact"`
+		} `json:"matches"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil {
+		t.Fatalf("grype output: %v", err)
+	}
+	out := map[[2]string]bool{}
+	for _, m := range doc.Matches {
+		out[[2]string{m.Vulnerability.ID, m.Artifact.PURL}] = true
+	}
+	return out
+}
