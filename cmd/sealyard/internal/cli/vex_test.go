@@ -157,7 +157,7 @@ func grypeMatches(t *testing.T, args ...string) map[[2]string]bool {
 	}
 	var doc struct {
 		Matches []struct {
-			Vulnerability struct{ ID string } `json:"vulnerability"`
+			Vulnerability struct{ ID string }   `json:"vulnerability"`
 			Artifact      struct{ PURL string } `json:"artifact"`
 		} `json:"matches"`
 	}
