@@ -8,6 +8,11 @@ settings := data.settings
 # lower returns the lower-case severity of a finding.
 severity(f) := lower(f.severity)
 
+# severity_rank orders severities as grype does: unknown lowest.
+severity_ranks := {"unknown": 0, "negligible": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+
+severity_rank(s) := object.get(severity_ranks, lower(s), 0)
+
 # plain drops a leading "v" from a version for messages
 # ("v0.3.5" -> "0.3.5", "go1.26.8" -> "1.26.8").
 plain(v) := trim_prefix(trim_prefix(v, "go"), "v")

@@ -79,3 +79,37 @@ deny contains v if {
 kev_action(f) := sprintf("upgrade to %s now", [lib.plain(lib.fix_version(f))]) if {
 	f.fix.state == "fixed"
 } else := "remove the package or mitigate it now; no fix is available"
+
+# SY-VULN-005: nothing left untriaged. With fail_on_untriaged set, every
+# finding at or above that severity that is still here (no fix applied, no
+# VEX statement) denies, unless an exception covers it.
+untriaged_threshold := lower(object.get(lib.settings.vulnerabilities, "fail_on_untriaged", ""))
+
+deny contains v if {
+	untriaged_threshold != ""
+	some f in input.findings
+	lib.severity_rank(lib.severity(f)) >= lib.severity_rank(untriaged_threshold)
+	lib.counts(f)
+	v := {
+		"rule": "SY-VULN-005",
+		"title": "Untriaged vulnerability",
+		"msg": sprintf("%s in %s %s (severity %s%s) is untriaged: %s, record a VEX statement, or add an exception%s", [
+			f.id, lib.package_name(f), lib.plain(f.package.version), f.severity, lib.reachable_text(f), untriaged_action(f), lib.where(f),
+		]),
+		"finding": lib.finding_ref(f),
+	}
+}
+
+deny contains v if {
+	untriaged_threshold != ""
+	not lib.severity_ranks[untriaged_threshold]
+	v := {
+		"rule": "SY-VULN-005",
+		"title": "Untriaged vulnerability",
+		"msg": sprintf("settings.vulnerabilities.fail_on_untriaged is %q, not a severity (critical, high, medium, low, negligible or unknown)", [untriaged_threshold]),
+	}
+}
+
+untriaged_action(f) := sprintf("upgrade to %s", [lib.plain(lib.fix_version(f))]) if {
+	f.fix.state == "fixed"
+} else := "no fix exists yet: mitigate it"

@@ -73,3 +73,34 @@ test_messages_name_at_most_three_symbols if {
 	some v in vulnerabilities.deny with input as inp
 	contains(v.msg, "reachable via p.A, p.B, p.C and 2 more")
 }
+
+test_sy_vuln_005_passes if {
+	inp := fixtures.with_findings([fixtures.finding({"severity": "Critical", "reachable": false})])
+	not "SY-VULN-005" in fixtures.rules(vulnerabilities.deny) with input as inp
+}
+
+test_sy_vuln_005_fires if {
+	inp := fixtures.with_findings([
+		fixtures.finding({"id": "GO-1", "severity": "High", "reachable": false}),
+		fixtures.finding({"id": "GO-2", "severity": "Medium"}),
+		fixtures.finding({"id": "GO-3", "severity": "Critical", "fix": {"state": "not-fixed", "versions": []}}),
+	])
+	vs := {v.finding.id | some v in vulnerabilities.deny with input as inp with data.settings.vulnerabilities.fail_on_untriaged as "high"; v.rule == "SY-VULN-005"}
+	vs == {"GO-1", "GO-3"}
+	some v in vulnerabilities.deny with input as inp with data.settings.vulnerabilities.fail_on_untriaged as "HIGH"
+	v.rule == "SY-VULN-005"
+	v.finding.id == "GO-3"
+	contains(v.msg, "no fix exists yet")
+}
+
+test_sy_vuln_005_unknown_is_the_lowest if {
+	inp := fixtures.with_findings([fixtures.finding({"severity": "Unknown"})])
+	"SY-VULN-005" in fixtures.rules(vulnerabilities.deny) with input as inp with data.settings.vulnerabilities.fail_on_untriaged as "unknown"
+	not "SY-VULN-005" in fixtures.rules(vulnerabilities.deny) with input as inp with data.settings.vulnerabilities.fail_on_untriaged as "negligible"
+}
+
+test_sy_vuln_005_refuses_a_misspelt_severity if {
+	inp := fixtures.with_findings([])
+	some v in vulnerabilities.deny with input as inp with data.settings.vulnerabilities.fail_on_untriaged as "hgih"
+	contains(v.msg, "not a severity")
+}

@@ -40,6 +40,7 @@ type Option func(*options) error
 type options struct {
 	dirs       []string
 	dataFiles  []string
+	data       []source
 	noDefaults bool
 }
 
@@ -58,6 +59,16 @@ func WithPolicyDir(dir string) Option {
 func WithDataFile(path string) Option {
 	return func(o *options) error {
 		o.dataFiles = append(o.dataFiles, path)
+		return nil
+	}
+}
+
+// WithData merges YAML or JSON settings over the default settings and the
+// data files, key by key. name says where they come from (a flag), in
+// errors and in the policy digest.
+func WithData(name string, data []byte) Option {
+	return func(o *options) error {
+		o.data = append(o.data, source{name: name, data: data})
 		return nil
 	}
 }
@@ -121,6 +132,7 @@ func New(ctx context.Context, opts ...Option) (*Engine, error) {
 		}
 		dataSources = append(dataSources, source{name: f, data: b})
 	}
+	dataSources = append(dataSources, o.data...)
 	for _, s := range dataSources {
 		var doc map[string]any
 		if err := yaml.Unmarshal(s.data, &doc); err != nil {

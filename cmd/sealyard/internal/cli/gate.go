@@ -13,6 +13,7 @@ import (
 
 	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/cienv"
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 )
@@ -38,6 +39,7 @@ type policyFlags struct {
 	vex        []string
 	baseline   string
 	mode       string
+	untriaged  string
 }
 
 func (f *policyFlags) register(cmd *cobra.Command) {
@@ -48,6 +50,7 @@ func (f *policyFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX document (repeatable)")
 	fl.StringVar(&f.baseline, "baseline", "", "previous findings or decision JSON: findings in it are known, others new")
 	fl.StringVar(&f.mode, "gate-mode", string(policy.Enforce), "enforce (deny on violations) or audit (report only)")
+	fl.StringVar(&f.untriaged, "fail-on-untriaged", "", "deny when a finding at or above this severity has no fix applied, no VEX statement and no exception (settings.vulnerabilities.fail_on_untriaged)")
 }
 
 // engine compiles the policies and reads the exceptions, VEX documents and
@@ -59,6 +62,13 @@ func (f *policyFlags) engine(cmd *cobra.Command) (*policy.Engine, []policy.GateO
 	}
 	for _, d := range f.data {
 		opts = append(opts, policy.WithDataFile(d))
+	}
+	if f.untriaged != "" {
+		sev, err := facts.ParseSeverity(f.untriaged)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--fail-on-untriaged: %w", err)
+		}
+		opts = append(opts, policy.WithData("--fail-on-untriaged", []byte(`{"settings":{"vulnerabilities":{"fail_on_untriaged":"`+strings.ToLower(sev)+`"}}}`)))
 	}
 	e, err := policy.New(cmd.Context(), opts...)
 	if err != nil {

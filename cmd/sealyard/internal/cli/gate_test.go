@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
 )
@@ -185,5 +187,66 @@ func TestGateBrokenInputs(t *testing.T) {
 				t.Fatalf("exit %d, stderr %q; want exit 2 mentioning %q", r.code, r.stderr, tt.want)
 			}
 		})
+	}
+}
+
+// TestFailOnUntriaged: with --fail-on-untriaged, every finding still
+// present (no fix applied, no VEX statement) denies unless an exception
+// covers it. A VEX document covering all but one finding leaves exactly
+// that one in the decision; a VEX statement or an exception for it
+// allows the image.
+func TestFailOnUntriaged(t *testing.T) {
+	g := newGateFixture(t)
+	untriaged := func(d *policy.Decision) []facts.FindingRef {
+		var out []facts.FindingRef
+		for _, v := range d.Violations {
+			if v.Rule == "SY-VULN-005" {
+				out = append(out, v.Findings...)
+			}
+		}
+		return out
+	}
+	if r := run(t, "", nil, append([]string{"gate", g.ref, "--fail-on-untriaged", "hgih"}, dbArgs(t)...)...); r.code != ExitError || !strings.Contains(r.stderr, "--fail-on-untriaged") {
+		t.Fatalf("a misspelt severity: exit %d %s", r.code, r.stderr)
+	}
+	_, d := g.gate(t, "--fail-on-untriaged", "unknown")
+	all := untriaged(d)
+	if len(all) < 2 {
+		t.Fatalf("%d untriaged findings in the fixture, want several: %+v", len(all), d.Violations)
+	}
+	// A VEX document for every finding but the last.
+	vexFor := func(name string, refs []facts.FindingRef) string {
+		var stmts []string
+		for _, f := range refs {
+			stmts = append(stmts, fmt.Sprintf(`{"vulnerability": {"name": %q}, "products": [{"@id": %q, "subcomponents": [{"@id": %q}]}],
+    "status": "not_affected", "justification": "vulnerable_code_not_in_execute_path"}`, f.ID, g.digest, f.PURL))
+		}
+		return g.write(t, name, `{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/`+name+`",
+  "author": "Payments Security", "timestamp": "2026-11-20T10:00:00Z", "version": 1,
+  "statements": [`+strings.Join(stmts, ",\n")+`]}`)
+	}
+	last := all[len(all)-1]
+	most := vexFor("most.openvex.json", all[:len(all)-1])
+	r, d := g.gate(t, "--fail-on-untriaged", "unknown", "--vex", most)
+	left := untriaged(d)
+	if r.code != ExitDenied || len(left) != 1 || left[0].ID != last.ID {
+		t.Fatalf("with all but %s triaged: exit %d, untriaged %+v\n%s", last.ID, r.code, left, r.stdout)
+	}
+	if last.ID != "GO-2021-0113" && !strings.Contains(r.stdout, last.ID) {
+		t.Fatalf("the table does not name the untriaged %s:\n%s", last.ID, r.stdout)
+	}
+	// The last one by VEX, or by an exception naming it.
+	if r, d := g.gate(t, "--fail-on-untriaged", "unknown", "--vex", most, "--vex", vexFor("last.openvex.json", []facts.FindingRef{last})); r.code != ExitOK || len(untriaged(d)) != 0 {
+		t.Fatalf("with every finding under VEX: exit %d %+v", r.code, d.Violations)
+	}
+	exc := g.write(t, "last.yaml", fmt.Sprintf(`exceptions:
+  - id: EXC-2
+    vulnerability: %s
+    reason: reviewed
+    owner: payments-team@example.com
+    expires: 2999-12-31
+`, last.ID))
+	if r, d := g.gate(t, "--fail-on-untriaged", "unknown", "--vex", most, "--exceptions", exc); r.code != ExitOK || len(untriaged(d)) != 0 {
+		t.Fatalf("with the last under an exception: exit %d %+v", r.code, d.Violations)
 	}
 }
