@@ -45,8 +45,15 @@ type Package struct {
 
 // Location is where in the image the package was found.
 type Location struct {
-	Path    string `json:"path"`
-	LayerID string `json:"layerID,omitempty"`
+	Path string `json:"path"`
+	// LayerID is the diff ID (uncompressed digest) of the layer that
+	// brought the file; LayerIndex its place in the image (0 is the
+	// bottom layer).
+	LayerID    string `json:"layerID,omitempty"`
+	LayerIndex *int   `json:"layerIndex,omitempty"`
+	// Base is true when the layer comes from the base image, false when
+	// it was added on top, and absent when the base is not known.
+	Base *bool `json:"base,omitempty"`
 }
 
 // Fix says whether and where the vulnerability is fixed.

@@ -27,6 +27,12 @@ type Remediation struct {
 	Severity string `json:"severity"`
 	// Paths are where the package was found.
 	Paths []string `json:"paths,omitempty"`
+	// Layers are the indexes of the image layers that brought it.
+	Layers []int `json:"layers,omitempty"`
+	// Base is "base" when every finding it clears is in the base image's
+	// layers (update the base image), "app" when none is (fix in your
+	// code), "both", or "" when the base is not known.
+	Base string `json:"base,omitempty"`
 }
 
 // The kinds of remediation.
@@ -48,6 +54,8 @@ func Remediations(fs []Finding) []Remediation {
 	seen := map[key]map[string]bool{}
 	reach := map[key]map[string]bool{}
 	paths := map[key]map[string]bool{}
+	layers := map[key]map[int]bool{}
+	inBase := map[key]map[bool]bool{}
 	for _, f := range fs {
 		if f.Fix.State != "fixed" || f.Fix.Suggested == "" {
 			continue
@@ -57,6 +65,7 @@ func Remediations(fs []Finding) []Remediation {
 		if r == nil {
 			r = &Remediation{Package: f.Package, Target: f.Fix.Suggested, Severity: f.Severity}
 			by[k], seen[k], reach[k], paths[k] = r, map[string]bool{}, map[string]bool{}, map[string]bool{}
+			layers[k], inBase[k] = map[int]bool{}, map[bool]bool{}
 		}
 		if VersionLess(r.Target, f.Fix.Suggested) {
 			r.Target = f.Fix.Suggested
@@ -70,6 +79,12 @@ func Remediations(fs []Finding) []Remediation {
 		}
 		for _, l := range f.Locations {
 			paths[k][l.Path] = true
+			if l.LayerIndex != nil {
+				layers[k][*l.LayerIndex] = true
+			}
+			if l.Base != nil {
+				inBase[k][*l.Base] = true
+			}
 		}
 	}
 	out := make([]Remediation, 0, len(by))
@@ -89,6 +104,18 @@ func Remediations(fs []Finding) []Remediation {
 			r.Paths = append(r.Paths, p)
 		}
 		sort.Strings(r.Paths)
+		for l := range layers[k] {
+			r.Layers = append(r.Layers, l)
+		}
+		sort.Ints(r.Layers)
+		switch b := inBase[k]; {
+		case b[true] && b[false]:
+			r.Base = "both"
+		case b[true]:
+			r.Base = "base"
+		case b[false]:
+			r.Base = "app"
+		}
 		r.Kind, r.Action = action(r.Package, r.Target)
 		out = append(out, *r)
 	}

@@ -140,3 +140,33 @@ func matches(have, want v1.Platform) bool {
 	}
 	return true
 }
+
+// DiffIDs returns the layer diff IDs (bottom first) of the image of a for
+// platform p: a itself when it is an image, else the index's image for p.
+// A scan given them as the base image's layers attributes findings in
+// those layers to the base.
+func DiffIDs(a Artifact, p v1.Platform) ([]string, error) {
+	imgs, err := Images(a)
+	if err != nil {
+		return nil, err
+	}
+	var img v1.Image
+	for _, pi := range imgs {
+		if len(imgs) == 1 || pi.Platform.Equals(p) {
+			img = pi.Image
+			break
+		}
+	}
+	if img == nil {
+		return nil, fmt.Errorf("the base image has no %s image", p.String())
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base image config: %w", err)
+	}
+	out := make([]string, len(cf.RootFS.DiffIDs))
+	for i, d := range cf.RootFS.DiffIDs {
+		out[i] = d.String()
+	}
+	return out, nil
+}

@@ -74,10 +74,25 @@ func Markdown(s Summary) []byte {
 	}
 	if s.Findings != nil {
 		if rs := facts.Remediations(s.Findings.Findings); len(rs) > 0 {
-			b.WriteString("\n### Fixes, one line each\n\n")
-			b.WriteString("| fix | clears | reachable | highest severity | advisories |\n| --- | --- | --- | --- | --- |\n")
+			var app, base []facts.Remediation
 			for _, r := range rs {
-				fmt.Fprintf(&b, "| %s | %d | %d | %s | %s |\n", actionCell(r), len(r.Advisories), r.Reachable, r.Severity, advisoryList(r.Advisories))
+				if r.Base == "base" {
+					base = append(base, r)
+				} else {
+					app = append(app, r)
+				}
+			}
+			title := "Fixes, one line each"
+			if base != nil {
+				title = "Fix in your code"
+			}
+			remediationTable(&b, title, app)
+			if base != nil {
+				cleared := 0
+				for _, r := range base {
+					cleared += len(r.Advisories)
+				}
+				remediationTable(&b, fmt.Sprintf("Fix by updating the base image (clears %d advisories)", cleared), base)
 			}
 		}
 	}
@@ -118,6 +133,28 @@ func Markdown(s Summary) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+func remediationTable(b *strings.Builder, title string, rs []facts.Remediation) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### %s\n\n", title)
+	b.WriteString("| fix | clears | reachable | highest severity | layers | advisories |\n| --- | --- | --- | --- | --- | --- |\n")
+	for _, r := range rs {
+		fmt.Fprintf(b, "| %s | %d | %d | %s | %s | %s |\n", actionCell(r), len(r.Advisories), r.Reachable, r.Severity, layerList(r.Layers), advisoryList(r.Advisories))
+	}
+}
+
+func layerList(ls []int) string {
+	if len(ls) == 0 {
+		return "-"
+	}
+	var s []string
+	for _, l := range ls {
+		s = append(s, fmt.Sprint(l))
+	}
+	return strings.Join(s, ", ")
 }
 
 // actionCell renders a remediation's action with what it changes.

@@ -138,7 +138,7 @@ func TestGitLabReports(t *testing.T) {
 func TestMarkdownAndGitHub(t *testing.T) {
 	r, d := sample()
 	md := string(Markdown(Summary{Image: "registry.example.com/app:v1", Digest: r.Image.Digest, Decision: d, Findings: r, Outputs: map[string]string{"SARIF": "sealyard-out/sealyard.sarif"}}))
-	for _, want := range []string{"⛔", "denied", "### Fixes, one line each", "| `go get golang.org/x/text@v0.3.7` (golang.org/x/text v0.3.5 → 0.3.7) | 1 | 1 | Unknown | GO-2021-0113 |",
+	for _, want := range []string{"⛔", "denied", "### Fixes, one line each", "| `go get golang.org/x/text@v0.3.7` (golang.org/x/text v0.3.5 → 0.3.7) | 1 | 1 | Unknown | - | GO-2021-0113 |",
 		"### Policy violations", "upgrade golang.org/x/text from 0.3.5 to 0.3.7", "1 warnings", "sealyard-out/sealyard.sarif", "| Pushed | no |"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("summary lacks %q:\n%s", want, md)
@@ -157,5 +157,26 @@ func TestMarkdownAndGitHub(t *testing.T) {
 	GitHubOutputs(&out, map[string]string{"digest": r.Image.Digest, "decision": "deny", "multi": "a\nb"}, []string{"digest", "decision", "multi"})
 	if out.String() != "digest="+r.Image.Digest+"\ndecision=deny\nmulti<<SEALYARD_EOF\na\nb\nSEALYARD_EOF\n" {
 		t.Fatalf("outputs %q", out.String())
+	}
+}
+
+func TestMarkdownSplitsBaseFromApplication(t *testing.T) {
+	r, d := sample()
+	yes, no, zero, one := true, false, 0, 1
+	base := r.Findings[0]
+	base.ID, base.Package.Name, base.Package.PURL = "GO-2023-1988", "golang.org/x/net", "pkg:golang/golang.org/x/net@v0.10.0"
+	base.Fix.Suggested = "0.13.0"
+	base.Locations = []facts.Location{{Path: "/usr/local/bin/nethtml", LayerIndex: &zero, Base: &yes}}
+	r.Findings[0].Locations = []facts.Location{{Path: "/app/textparse", LayerIndex: &one, Base: &no}}
+	r.Findings = append(r.Findings, base)
+	md := string(Markdown(Summary{Image: "app:v1", Digest: r.Image.Digest, Decision: d, Findings: r}))
+	app := strings.Index(md, "### Fix in your code")
+	up := strings.Index(md, "### Fix by updating the base image (clears 1 advisories)")
+	if app < 0 || up < 0 {
+		t.Fatalf("the summary does not split the fixes:\n%s", md)
+	}
+	text, net := strings.Index(md, "go get golang.org/x/text@v0.3.7"), strings.Index(md, "go get golang.org/x/net@v0.13.0")
+	if !(app < text && text < up && up < net) {
+		t.Fatalf("x/text belongs under your code, x/net under the base image:\n%s", md)
 	}
 }

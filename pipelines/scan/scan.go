@@ -98,10 +98,29 @@ func imageOf(d *source.Description) *facts.Image {
 // Option configures Scan.
 type Option func(*options) error
 
+// baseLayers are the diff IDs of the base image's layers, bottom first.
+type baseLayers struct{ diffIDs []string }
+
+// covers reports whether the layer at idx with diffID is a base layer:
+// the image's layers start with the base's.
+func (b *baseLayers) covers(idx int, diffID string) bool {
+	return idx < len(b.diffIDs) && b.diffIDs[idx] == diffID
+}
+
+// WithBase names the base image by its layers' diff IDs (bottom first):
+// findings in those layers are attributed to the base image.
+func WithBase(diffIDs []string) Option {
+	return func(o *options) error {
+		o.base = &baseLayers{diffIDs: diffIDs}
+		return nil
+	}
+}
+
 type options struct {
 	onlyFixed    bool
 	ignoreStates map[string]bool
 	rules        []match.IgnoreRule
+	base         *baseLayers
 }
 
 // WithOnlyFixed reports only findings that have a fix (grype --only-fixed).
@@ -223,10 +242,49 @@ func Scan(ctx context.Context, in Input, db *vulndb.DB, opts ...Option) (*facts.
 		}
 		rep.Ignored = append(rep.Ignored, facts.Ignored{Finding: f, Reasons: reasons})
 	}
+	layers := layerIndexes(in.context.Source)
+	for i := range rep.Findings {
+		attribute(rep.Findings[i].Locations, layers, o.base)
+	}
+	for i := range rep.Ignored {
+		attribute(rep.Ignored[i].Locations, layers, o.base)
+	}
 	sortFindings(rep.Findings)
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return less(rep.Ignored[i].Finding, rep.Ignored[j].Finding) })
 	rep.Summary = facts.Summarize(rep.Findings, len(rep.Ignored))
 	return rep, nil
+}
+
+// layerIndexes maps each layer's diff ID to its place in the image.
+func layerIndexes(src *source.Description) map[string]int {
+	if src == nil {
+		return nil
+	}
+	m, ok := src.Metadata.(source.ImageMetadata)
+	if !ok {
+		return nil
+	}
+	out := make(map[string]int, len(m.Layers))
+	for i, l := range m.Layers {
+		out[l.Digest] = i
+	}
+	return out
+}
+
+// attribute names the layer index of each location, and whether it is one
+// of the base image's layers (the first base of them).
+func attribute(ls []facts.Location, layers map[string]int, base *baseLayers) {
+	for i := range ls {
+		idx, ok := layers[ls[i].LayerID]
+		if !ok {
+			continue
+		}
+		ls[i].LayerIndex = &idx
+		if base != nil {
+			b := base.covers(idx, ls[i].LayerID)
+			ls[i].Base = &b
+		}
+	}
 }
 
 func dbInfo(st vulndb.Status) facts.DB {

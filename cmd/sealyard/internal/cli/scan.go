@@ -9,10 +9,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
 	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/scan"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
@@ -47,6 +49,7 @@ type scanFlags struct {
 	ignoreStates string
 	ignoreFile   string
 	platforms    string
+	base         string
 	db           dbFlags
 	reg          registryFlags
 }
@@ -78,6 +81,7 @@ stale database is an error (exit 2) that says how to get one.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
+	fl.StringVar(&f.base, "base", "", "the base image (a reference, any source scheme): findings in its layers are attributed to it")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity")
 	fl.BoolVar(&f.onlyFixed, "only-fixed", false, "report only findings that have a fix")
 	fl.StringVar(&f.ignoreStates, "ignore-states", "", "drop findings with these fix states (comma-separated: fixed, not-fixed, wont-fix, unknown)")
@@ -122,6 +126,7 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 
 	var inputs []scan.Input
 	var platforms []string
+	var perInput []scan.Option // the base image's layers, per platform
 	if file, ok := strings.CutPrefix(ref, "sbom:"); ok {
 		fh, err := os.Open(file)
 		if err != nil {
@@ -146,6 +151,15 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 		}
 		for _, d := range docs {
 			inputs, platforms = append(inputs, scan.FromDocument(d)), append(platforms, d.Platform.String())
+			baseOpt := scan.Option(nil)
+			if f.base != "" {
+				ids, err := baseDiffIDs(cmd, s, f.base, d.Platform, &f.reg)
+				if err != nil {
+					return err
+				}
+				baseOpt = scan.WithBase(ids)
+			}
+			perInput = append(perInput, baseOpt)
 		}
 	}
 	tripped := 0
@@ -157,7 +171,11 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 	}
 	for i, in := range inputs {
 		s.logf("matching against the database (%s)", db.Status().Digest)
-		rep, err := scan.Scan(ctx, in, db, opts...)
+		iopts := opts
+		if i < len(perInput) && perInput[i] != nil {
+			iopts = append(append([]scan.Option{}, opts...), perInput[i])
+		}
+		rep, err := scan.Scan(ctx, in, db, iopts...)
 		if err != nil {
 			return err
 		}
@@ -210,12 +228,27 @@ func readIgnoreRules(path string) ([]scan.IgnoreRule, error) {
 	return rules, nil
 }
 
+// baseDiffIDs loads the base image ref and returns the diff IDs of its
+// image for platform p.
+func baseDiffIDs(cmd *cobra.Command, s *streams, ref string, p v1.Platform, reg *registryFlags) ([]string, error) {
+	loaded, _, err := loadImage(cmd, s, ref, "", reg)
+	if err != nil {
+		return nil, fmt.Errorf("--base: %w", err)
+	}
+	defer loaded.Close()
+	ids, err := image.DiffIDs(loaded.Artifact, p)
+	if err != nil {
+		return nil, fmt.Errorf("--base %s: %w", ref, err)
+	}
+	return ids, nil
+}
+
 func findingsTable(w io.Writer, r *facts.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if r.Image != nil {
 		fmt.Fprintf(tw, "# %s@%s %s\n", r.Image.Name, r.Image.Digest, r.Image.Platform)
 	}
-	fmt.Fprintln(tw, "NAME\tINSTALLED\tFIXED IN\tTYPE\tVULNERABILITY\tSEVERITY\tREACHABLE\tLOCATION")
+	fmt.Fprintln(tw, "NAME\tINSTALLED\tFIXED IN\tTYPE\tVULNERABILITY\tSEVERITY\tREACHABLE\tLOCATION\tLAYER")
 	for _, f := range r.Findings {
 		reach := "unknown"
 		if f.Reachable != nil {
@@ -225,11 +258,18 @@ func findingsTable(w io.Writer, r *facts.Report) error {
 		if f.Fix.State != "fixed" {
 			fixed = "(" + f.Fix.State + ")"
 		}
-		loc := ""
+		loc, layer := "", ""
 		if len(f.Locations) > 0 {
-			loc = f.Locations[0].Path
+			l := f.Locations[0]
+			loc = l.Path
+			if l.LayerIndex != nil {
+				layer = fmt.Sprint(*l.LayerIndex)
+				if l.Base != nil && *l.Base {
+					layer += " (base)"
+				}
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Package.Name, f.Package.Version, fixed, f.Package.Type, f.ID, f.Severity, reach, loc)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f.Package.Name, f.Package.Version, fixed, f.Package.Type, f.ID, f.Severity, reach, loc, layer)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -239,9 +279,10 @@ func findingsTable(w io.Writer, r *facts.Report) error {
 	if rs := facts.Remediations(r.Findings); len(rs) > 0 {
 		fmt.Fprintf(w, "\n%d fixes, one line each (reachable first):\n", len(rs))
 		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "FIX\tCLEARS\tREACHABLE\tSEVERITY")
+		fmt.Fprintln(tw, "FIX\tCLEARS\tREACHABLE\tSEVERITY\tIN")
 		for _, x := range rs {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\n", x.Action, len(x.Advisories), x.Reachable, x.Severity)
+			in := map[string]string{"base": "base image", "app": "your code", "both": "both"}[x.Base]
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\n", x.Action, len(x.Advisories), x.Reachable, x.Severity, in)
 		}
 		return tw.Flush()
 	}

@@ -3,13 +3,20 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sealyard/sealyard/internal/testutil/goprog"
 	"github.com/sealyard/sealyard/internal/testutil/schemas"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/build"
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
 )
 
@@ -193,4 +200,87 @@ func TestDBCommands(t *testing.T) {
 		t.Fatalf("importing garbage: %+v", imp)
 	}
 	run(t, "", nil, "db", "status", "--db", dir).mustSucceed(t)
+}
+
+// TestLayerAttribution: an image whose base layer holds one vulnerable
+// program (golang.org/x/net) and whose own layer holds another
+// (golang.org/x/text). Each finding names its layer; with --base the
+// x/net findings are the base image's, the x/text ones the application's,
+// and the fixes say which is which.
+func TestLayerAttribution(t *testing.T) {
+	binDir := func(p goprog.Program) string {
+		dir := t.TempDir()
+		data, err := os.ReadFile(goprog.Build(t, p, "amd64"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p.Name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	baseBins, appBins := binDir(goprog.NetHTML), binDir(goprog.TextParse)
+	layout := func(srcs ...build.Source) string {
+		a, err := build.Build(context.Background(), srcs, build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}), build.WithCreated(time.Unix(1700000000, 0)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "layout")
+		if err := image.Write(context.Background(), a, "oci-dir:"+dir); err != nil {
+			t.Fatal(err)
+		}
+		return "oci-dir:" + dir
+	}
+	base := layout(build.Directory(baseBins, "/usr/local/bin"))
+	app := layout(build.Directory(baseBins, "/usr/local/bin"), build.Directory(appBins, "/app"))
+
+	findingsFile := filepath.Join(t.TempDir(), "findings.json")
+	r := run(t, "", nil, append([]string{"scan", app, "--base", base, "-o", "table", "-o", "json=" + findingsFile}, dbArgs(t)...)...)
+	if r.code != ExitOK {
+		t.Fatalf("scan: exit %d %s", r.code, r.stderr)
+	}
+	var rep facts.Report
+	if err := json.Unmarshal(mustRead(t, findingsFile), &rep); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for _, f := range rep.Findings {
+		if len(f.Locations) == 0 || f.Locations[0].LayerIndex == nil || f.Locations[0].Base == nil {
+			t.Fatalf("%s in %s names no layer: %+v", f.ID, f.Package.Name, f.Locations)
+		}
+		l := f.Locations[0]
+		wantIdx, wantBase := 1, false
+		if strings.HasPrefix(l.Path, "/usr/local/bin/") {
+			wantIdx, wantBase = 0, true
+		}
+		if *l.LayerIndex != wantIdx || *l.Base != wantBase || l.LayerID == "" {
+			t.Errorf("%s in %s at %s: layer %d (base %v), want %d (base %v)", f.ID, f.Package.Name, l.Path, *l.LayerIndex, *l.Base, wantIdx, wantBase)
+		}
+		counts[fmt.Sprint(wantBase)]++
+	}
+	if counts["true"] == 0 || counts["false"] == 0 {
+		t.Fatalf("findings in the base %d, in the application %d: the fixture does not split", counts["true"], counts["false"])
+	}
+	for _, want := range []string{"go get golang.org/x/net@", "go get golang.org/x/text@", "base image", "your code"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the table lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "go get golang.org/x/net@") && !strings.Contains(line, "base image") ||
+			strings.HasPrefix(line, "go get golang.org/x/text@") && !strings.Contains(line, "your code") {
+			t.Errorf("fix attributed to the wrong side: %q", line)
+		}
+	}
+	// Without --base, layers are named and the base is not guessed.
+	r = run(t, "", nil, append([]string{"scan", app, "-o", "json=" + findingsFile}, dbArgs(t)...)...)
+	rep = facts.Report{}
+	if err := json.Unmarshal(mustRead(t, findingsFile), &rep); err != nil || r.code != ExitOK {
+		t.Fatal(err, r.stderr)
+	}
+	for _, f := range rep.Findings {
+		if f.Locations[0].LayerIndex == nil || f.Locations[0].Base != nil {
+			t.Fatalf("without --base: %+v", f.Locations[0])
+		}
+	}
 }
