@@ -93,6 +93,35 @@ func applyVEX(in *Input, docs []*VEXDocument) {
 	}
 }
 
+// FilterVEX moves the findings of rep that an effective not_affected or
+// fixed statement of docs covers (the product being rep's image, by
+// digest, reference or package URL) to rep.Ignored, each with the
+// statement as its reason, and counts again. It returns how many moved.
+func FilterVEX(rep *facts.Report, docs []*VEXDocument) int {
+	if rep.Image == nil || len(docs) == 0 {
+		return 0
+	}
+	products := imageProducts(Image{Reference: rep.Image.Name, Digest: rep.Image.Digest})
+	kept := []facts.Finding{}
+	moved := 0
+	for _, f := range rep.Findings {
+		m := effective(docs, f, products)
+		if m == nil || (m.stmt.Status != vex.StatusNotAffected && m.stmt.Status != vex.StatusFixed) {
+			kept = append(kept, f)
+			continue
+		}
+		reason := fmt.Sprintf("VEX %s: %s", m.doc.Name, m.stmt.Status)
+		if m.stmt.Justification != "" {
+			reason += " (" + string(m.stmt.Justification) + ")"
+		}
+		rep.Ignored = append(rep.Ignored, facts.Ignored{Finding: f, Reasons: []string{reason}})
+		moved++
+	}
+	rep.Findings = kept
+	rep.Summary = facts.Summarize(rep.Findings, len(rep.Ignored))
+	return moved
+}
+
 // effective returns the latest statement of any document about f.
 func effective(docs []*VEXDocument, f facts.Finding, products []string) *vexMatch {
 	ids := append([]string{f.ID}, f.Aliases...)
@@ -146,7 +175,7 @@ func imageProducts(img Image) []string {
 	if img.Digest == "" {
 		return nil
 	}
-	out := []string{img.Digest}
+	out := []string{img.Digest, strings.TrimPrefix(img.Digest, "sha256:")}
 	repo := img.Reference
 	if i := strings.LastIndex(repo, "@"); i >= 0 {
 		repo = repo[:i]

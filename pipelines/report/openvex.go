@@ -51,10 +51,13 @@ func ReachabilityVEX(reports []*facts.Report, subject VEXSubject, toolVersion st
 	}
 	type key struct{ id, purl string }
 	type claim struct {
-		f         facts.Finding
-		platforms map[string]bool // image digests where it is unreachable
-		reachable bool            // reachable or unknown somewhere
-		paths     map[string]bool
+		f facts.Finding
+		// unreachable and linked hold the platform image digests where
+		// an occurrence is unreachable, and where one is reachable or
+		// unknown: an image is not affected only if no binary in it
+		// links the code.
+		unreachable, linked map[string]bool
+		paths               map[string]bool
 	}
 	claims := map[key]*claim{}
 	for _, r := range reports {
@@ -69,24 +72,41 @@ func ReachabilityVEX(reports []*facts.Report, subject VEXSubject, toolVersion st
 			k := key{f.ID, f.Package.PURL}
 			c := claims[k]
 			if c == nil {
-				c = &claim{f: f, platforms: map[string]bool{}, paths: map[string]bool{}}
+				c = &claim{f: f, unreachable: map[string]bool{}, linked: map[string]bool{}, paths: map[string]bool{}}
 				claims[k] = c
 			}
 			if f.Reachable == nil || *f.Reachable {
-				c.reachable = true
+				c.linked[imgDigest] = true
 				continue
 			}
-			c.platforms[imgDigest] = true
+			c.unreachable[imgDigest] = true
 			for _, l := range f.Locations {
 				c.paths[l.Path] = true
 			}
 		}
 	}
-	keys := make([]key, 0, len(claims))
+	// What each claim may state: the platform images where every
+	// occurrence is unreachable, and the index when that holds for all.
+	stated := map[key][]string{}
 	for k, c := range claims {
-		if len(c.platforms) > 0 {
-			keys = append(keys, k)
+		var digests []string
+		for d := range c.unreachable {
+			if !c.linked[d] {
+				digests = append(digests, d)
+			}
 		}
+		if len(digests) == 0 {
+			continue
+		}
+		if len(c.linked) == 0 && !c.unreachable[subject.Digest] {
+			digests = append(digests, subject.Digest)
+		}
+		sort.Strings(digests)
+		stated[k] = digests
+	}
+	keys := make([]key, 0, len(stated))
+	for k := range stated {
+		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].id != keys[j].id {
@@ -97,19 +117,14 @@ func ReachabilityVEX(reports []*facts.Report, subject VEXSubject, toolVersion st
 	ts := when.UTC().Format(time.RFC3339)
 	stmts := make([]vexStatement, 0, len(keys))
 	for _, k := range keys {
-		c := claims[k]
-		digests := make([]string, 0, len(c.platforms)+1)
-		for d := range c.platforms {
-			digests = append(digests, d)
-		}
-		if !c.reachable && !c.platforms[subject.Digest] {
-			digests = append(digests, subject.Digest)
-		}
-		sort.Strings(digests)
+		c, digests := claims[k], stated[k]
 		var products []vexProduct
 		for _, d := range digests {
 			for _, id := range ociPURLs(subject.Repository, d) {
-				products = append(products, vexProduct{ID: id, Identifiers: map[string]string{"purl": id}, Subcomponents: []vexComponent{{ID: k.purl, Identifiers: map[string]string{"purl": k.purl}}}})
+				products = append(products, vexProduct{
+					ID: id, Identifiers: map[string]string{"purl": id}, Hashes: digestHashes(d),
+					Subcomponents: []vexComponent{{ID: k.purl, Identifiers: map[string]string{"purl": k.purl}}},
+				})
 			}
 		}
 		stmts = append(stmts, vexStatement{
@@ -205,6 +220,15 @@ func ociPURLs(repository, digest string) []string {
 	return []string{pinned, bare}
 }
 
+// digestHashes names an image digest as OpenVEX hashes ("sha-256": hex):
+// scanners that know the image only by its digest match on it.
+func digestHashes(digest string) map[string]string {
+	if hex, ok := strings.CutPrefix(digest, "sha256:"); ok {
+		return map[string]string{"sha-256": hex}
+	}
+	return nil
+}
+
 func nonEmpty(s []string) []string {
 	if len(s) == 0 {
 		return nil
@@ -240,6 +264,7 @@ type vexVulnerability struct {
 type vexProduct struct {
 	ID            string            `json:"@id"`
 	Identifiers   map[string]string `json:"identifiers,omitempty"`
+	Hashes        map[string]string `json:"hashes,omitempty"`
 	Subcomponents []vexComponent    `json:"subcomponents,omitempty"`
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
+	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/scan"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
@@ -50,6 +51,7 @@ type scanFlags struct {
 	ignoreFile   string
 	platforms    string
 	base         string
+	vex          []string
 	db           dbFlags
 	reg          registryFlags
 }
@@ -81,6 +83,7 @@ stale database is an error (exit 2) that says how to get one.`,
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
+	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX document (repeatable): findings its not_affected or fixed statements cover for this image are moved to the ignored list")
 	fl.StringVar(&f.base, "base", "", "the base image (a reference, any source scheme): findings in its layers are attributed to it")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity")
 	fl.BoolVar(&f.onlyFixed, "only-fixed", false, "report only findings that have a fix")
@@ -117,6 +120,18 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 		if failOn, err = facts.ParseSeverity(f.failOn); err != nil {
 			return fmt.Errorf("--fail-on: %w", err)
 		}
+	}
+	var vexDocs []*policy.VEXDocument
+	for _, p := range f.vex {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("VEX file: %w", err)
+		}
+		doc, err := policy.ParseVEX(data, p)
+		if err != nil {
+			return err
+		}
+		vexDocs = append(vexDocs, doc)
 	}
 	db, err := f.db.open(s)
 	if err != nil {
@@ -178,6 +193,9 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 		rep, err := scan.Scan(ctx, in, db, iopts...)
 		if err != nil {
 			return err
+		}
+		if n := policy.FilterVEX(rep, vexDocs); n > 0 {
+			s.logf("%d findings removed by VEX statements", n)
 		}
 		for _, o := range outs {
 			file := perPlatform(o.file, platforms[i], many)

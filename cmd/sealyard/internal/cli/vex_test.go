@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -11,17 +12,24 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/sealyard/sealyard/internal/testutil/goprog"
 	"github.com/sealyard/sealyard/internal/testutil/peers"
 	"github.com/sealyard/sealyard/internal/testutil/schemas"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
+	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/predicate"
 )
 
-// TestReachabilityVEX runs sealyard run on the fixture image (Go programs
-// built with a toolchain that has standard-library advisories, most of
-// whose symbols they never link) and checks the reachability OpenVEX
+// TestReachabilityVEX runs sealyard run on an image holding one Go program
+// (an old golang.org/x/net, built with a toolchain that has
+// standard-library advisories, most of whose symbols it never links) and
+// checks the reachability OpenVEX
 // document it writes and attests: it validates against the OpenVEX 0.2.0
 // schema; it states exactly the findings shown unreachable (no statement
 // for a reachable one or one without symbol information); the stock
@@ -31,7 +39,8 @@ func TestReachabilityVEX(t *testing.T) {
 	s := newSigning(t)
 	out := t.TempDir()
 	repo := s.reg.Host + "/vex"
-	args := append([]string{"run", fixtureLayout(t), "--to", repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)
+	src := programLayout(t, goprog.NetHTML)
+	args := append([]string{"run", src, "--to", repo + ":v1", "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)
 	r := s.sealyard(t, args...).mustSucceed(t)
 	line := strings.TrimSpace(r.stdout)
 	ref := repo + "@" + line[strings.Index(line, "@")+1:]
@@ -60,10 +69,25 @@ func TestReachabilityVEX(t *testing.T) {
 		t.Fatal(err)
 	}
 	type key struct{ id, purl string }
-	unreachable, shown := map[key]bool{}, map[key]bool{}
+	// A package's advisory is unreachable in the image when it is in no
+	// binary that links the vulnerable code (the statement is about the
+	// image and the package, not one binary).
+	unreachable, shown, reachableSomewhere := map[key]bool{}, map[key]bool{}, map[key]bool{}
 	for _, f := range findings.Findings {
+		k := key{f.ID, f.Package.PURL}
 		if f.Reachable != nil && !*f.Reachable && f.Package.PURL != "" {
-			unreachable[key{f.ID, f.Package.PURL}] = true
+			unreachable[k] = true
+		} else {
+			reachableSomewhere[k] = true
+		}
+	}
+	for k := range reachableSomewhere {
+		delete(unreachable, k)
+	}
+	stillThere := 0
+	for _, f := range findings.Findings {
+		if !unreachable[key{f.ID, f.Package.PURL}] {
+			stillThere++
 		}
 	}
 	for _, st := range vex.Statements {
@@ -111,11 +135,12 @@ func TestReachabilityVEX(t *testing.T) {
 	}
 	s.sealyard(t, "verify", ref, "--key", s.pub, "--skip-tlog-unsafe", "--require", "vex").mustSucceed(t)
 
-	// The stock grype CLI, on the SBOM sealyard wrote, with and without
-	// the document.
-	sbomFile := filepath.Join(out, "sbom-linux-amd64.syft.json")
-	before := grypeMatches(t, "sbom:"+sbomFile)
-	after := grypeMatches(t, "sbom:"+sbomFile, "--vex", filepath.Join(out, "reachability.openvex.json"))
+	// The stock grype CLI on the pushed image (it catalogs it itself,
+	// without symbols), with and without the document.
+	grypeEnv := []string{"GRYPE_REGISTRY_AUTH_AUTHORITY=" + s.reg.Host, "GRYPE_REGISTRY_AUTH_USERNAME=" + s.reg.Username,
+		"GRYPE_REGISTRY_AUTH_PASSWORD=" + s.reg.Password, "GRYPE_REGISTRY_CA_CERT=" + s.reg.CAFile}
+	before := grypeMatches(t, grypeEnv, "registry:"+ref)
+	after := grypeMatches(t, grypeEnv, "registry:"+ref, "--vex", filepath.Join(out, "reachability.openvex.json"))
 	var dropped, droppedReachable, keptUnreachable []string
 	for m := range before {
 		k := key{m[0], m[1]}
@@ -141,14 +166,67 @@ func TestReachabilityVEX(t *testing.T) {
 	if len(dropped) == 0 {
 		t.Fatal("grype dropped nothing: the document is not honoured")
 	}
+
+	// sealyard scan --vex, on the same image from its layout (another
+	// name, the same digest): the unreachable findings move to ignored.
+	scanned := filepath.Join(t.TempDir(), "findings.json")
+	r = run(t, "", nil, append([]string{"scan", src, "--vex", filepath.Join(out, "reachability.openvex.json"), "-o", "json=" + scanned}, dbArgs(t)...)...)
+	if r.code != ExitOK {
+		t.Fatalf("scan --vex: exit %d %s", r.code, r.stderr)
+	}
+	var filtered facts.Report
+	if err := json.Unmarshal(mustRead(t, scanned), &filtered); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range filtered.Findings {
+		if unreachable[key{f.ID, f.Package.PURL}] {
+			t.Errorf("scan --vex kept the unreachable %s in %s", f.ID, f.Package.PURL)
+		}
+	}
+	byVEX := 0
+	for _, ig := range filtered.Ignored {
+		if len(ig.Reasons) > 0 && strings.HasPrefix(ig.Reasons[0], "VEX ") {
+			byVEX++
+			if !unreachable[key{ig.ID, ig.Package.PURL}] {
+				t.Errorf("scan --vex removed %s in %s, which is reachable", ig.ID, ig.Package.PURL)
+			}
+		}
+	}
+	t.Logf("sealyard scan --vex: %d findings, %d removed by the document", len(filtered.Findings), byVEX)
+	if len(filtered.Findings) != stillThere {
+		t.Errorf("scan --vex: %d findings, want the %d whose code is linked somewhere or unknown", len(filtered.Findings), stillThere)
+	}
+}
+
+// programLayout writes an image holding program p in /usr/local/bin.
+func programLayout(t *testing.T, p goprog.Program) string {
+	t.Helper()
+	dir := t.TempDir()
+	data, err := os.ReadFile(goprog.Build(t, p, "amd64"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, p.Name), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	a, err := build.Build(context.Background(), []build.Source{build.Directory(dir, "/usr/local/bin")},
+		build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}), build.WithCreated(time.Unix(1700000000, 0)), build.WithUser("65532"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	layout := filepath.Join(t.TempDir(), "layout")
+	if err := image.Write(context.Background(), a, "oci-dir:"+layout); err != nil {
+		t.Fatal(err)
+	}
+	return "oci-dir:" + layout
 }
 
 // grypeMatches runs the stock grype CLI on the fixture database and
 // returns its matches as (vulnerability, package PURL).
-func grypeMatches(t *testing.T, args ...string) map[[2]string]bool {
+func grypeMatches(t *testing.T, env []string, args ...string) map[[2]string]bool {
 	t.Helper()
 	cmd := exec.Command(peers.Grype.Path(t), append(args, "-q", "-o", "json")...)
-	cmd.Env = append(os.Environ(), "GRYPE_DB_CACHE_DIR="+vulnfixture.DBDir(t), "GRYPE_DB_AUTO_UPDATE=false",
+	cmd.Env = append(append(os.Environ(), env...), "GRYPE_DB_CACHE_DIR="+vulnfixture.DBDir(t), "GRYPE_DB_AUTO_UPDATE=false",
 		"GRYPE_DB_VALIDATE_AGE=false", "GRYPE_CHECK_FOR_APP_UPDATE=false")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
