@@ -38,7 +38,9 @@ type Config struct {
 	Tags []string
 	// Platforms to build (sources) or to keep (images); empty keeps all.
 	Platforms []v1.Platform
-	// BaseRef names the base image of Go builds ("" for scratch).
+	// BaseRef names the base image: what Go builds go on ("" for
+	// scratch), and for an existing image the base whose layers findings
+	// are attributed to.
 	BaseRef string
 	// BuildOptions are passed to the builder (entrypoint, go flags, ...).
 	BuildOptions []build.Option

@@ -120,7 +120,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			results[i], errs[i] = inventory(ctx, cfg, t, dst, pi)
+			results[i], errs[i] = inventory(ctx, cfg, t, dst, pi, src.base)
 		}()
 	}
 	wg.Wait()
@@ -236,6 +236,9 @@ type loadedSource struct {
 	artifact image.Artifact
 	close    func()
 	baseName string
+	// base is the base image, when known: findings in its layers are
+	// attributed to it.
+	base image.Artifact
 }
 
 // source builds or loads the image the run is about.
@@ -263,7 +266,11 @@ func source(ctx context.Context, cfg *Config, t *tracker) (*loadedSource, error)
 			base.Close()
 			return nil, st.end(err, "")
 		}
-		return finishSource(st, a, func() { base.Close() })
+		src, err := finishSource(st, a, func() { base.Close() })
+		if err == nil && base != nil {
+			src.base = base.Artifact
+		}
+		return src, err
 	case isDir && exists(filepath.Join(cfg.Source, "Dockerfile")):
 		if cfg.Dockerfile == nil {
 			return nil, st.end(ErrDockerfileNeedsEngine, "")
@@ -280,7 +287,21 @@ func source(ctx context.Context, cfg *Config, t *tracker) (*loadedSource, error)
 		if err != nil {
 			return nil, st.end(cfg.Registry.Explain(err), "")
 		}
-		return finishSource(st, l.Artifact, func() { l.Close() })
+		closeAll := func() { l.Close() }
+		var base *image.Loaded
+		if cfg.BaseRef != "" && cfg.BaseRef != "scratch" {
+			// An existing image: the base only says which layers are its.
+			if base, err = image.Load(ctx, cfg.BaseRef, image.WithRegistry(cfg.Registry)); err != nil {
+				l.Close()
+				return nil, st.end(fmt.Errorf("--base: %w", cfg.Registry.Explain(err)), "")
+			}
+			closeAll = func() { l.Close(); base.Close() }
+		}
+		src, err := finishSource(st, l.Artifact, closeAll)
+		if err == nil && base != nil {
+			src.base = base.Artifact
+		}
+		return src, err
 	}
 }
 
@@ -295,7 +316,7 @@ func finishSource(st *stage, a image.Artifact, closer func()) (*loadedSource, er
 	return &loadedSource{artifact: a, close: closer}, nil
 }
 
-func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference, pi image.PlatformImage) (platformResult, error) {
+func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference, pi image.PlatformImage, base image.Artifact) (platformResult, error) {
 	p := pi.Platform.String()
 	d, err := pi.Image.Digest()
 	if err != nil {
@@ -310,7 +331,15 @@ func inventory(ctx context.Context, cfg *Config, t *tracker, dst name.Reference,
 	st.end(nil, fmt.Sprintf("%d packages", doc.SBOM.Artifacts.Packages.PackageCount()))
 
 	st = t.begin("scan "+p, map[string]string{"image": d.String(), "db": cfg.DB.Status().Digest})
-	rep, err := scan.Scan(ctx, scan.FromDocument(doc), cfg.DB)
+	var scanOpts []scan.Option
+	if base != nil {
+		ids, err := image.DiffIDs(base, pi.Platform)
+		if err != nil {
+			return platformResult{}, st.end(err, "")
+		}
+		scanOpts = append(scanOpts, scan.WithBase(ids))
+	}
+	rep, err := scan.Scan(ctx, scan.FromDocument(doc), cfg.DB, scanOpts...)
 	if err != nil {
 		return platformResult{}, st.end(fmt.Errorf("scanning %s: %w", p, err), "")
 	}

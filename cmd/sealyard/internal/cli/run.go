@@ -100,7 +100,7 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.StringVar(&f.to, "to", "", "destination REGISTRY/REPOSITORY[:TAG]")
 	fl.StringArrayVar(&f.tags, "tag", nil, "more tags to move once the image is signed (repeatable)")
 	fl.StringVar(&f.platforms, "platform", "", "platforms to build, or to keep of an index (comma-separated)")
-	fl.StringVar(&f.base, "base", "", "base image for Go builds (default scratch)")
+	fl.StringVar(&f.base, "base", "", "base image: what Go builds go on (default scratch); for an existing image, which of its layers are the base's (findings there are fixed by updating it)")
 	fl.StringVar(&f.out, "out", "sealyard-out", "directory for reports (in GitLab CI, $CI_PROJECT_DIR/sealyard-out)")
 	fl.StringArrayVar(&f.goEnv, "go-env", nil, "environment for go build, KEY=VALUE (repeatable; e.g. GOTOOLCHAIN=go1.27.3)")
 	fl.StringArrayVar(&f.goFlags, "go-flags", nil, "flags for go build (repeatable; e.g. -modfile=go.fixed.mod)")

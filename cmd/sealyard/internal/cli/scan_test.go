@@ -272,6 +272,17 @@ func TestLayerAttribution(t *testing.T) {
 			t.Errorf("fix attributed to the wrong side: %q", line)
 		}
 	}
+	// sealyard run with --base: the summary splits the fixes.
+	sg := newSigning(t)
+	out := t.TempDir()
+	sg.sealyard(t, append([]string{"run", app, "--base", base, "--to", sg.reg.Host + "/layers:v1", "--key", sg.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)...).mustSucceed(t)
+	summary := string(mustRead(t, filepath.Join(out, "summary.md")))
+	ours, theirs := strings.Index(summary, "### Fix in your code"), strings.Index(summary, "### Fix by updating the base image")
+	text, net := strings.Index(summary, "go get golang.org/x/text@"), strings.Index(summary, "go get golang.org/x/net@")
+	if ours < 0 || theirs < 0 || !(ours < text && text < theirs && theirs < net) {
+		t.Fatalf("the run summary does not put x/text under your code and x/net under the base image:\n%s", summary)
+	}
+
 	// Without --base, layers are named and the base is not guessed.
 	r = run(t, "", nil, append([]string{"scan", app, "-o", "json=" + findingsFile}, dbArgs(t)...)...)
 	rep = facts.Report{}
