@@ -31,6 +31,20 @@ func TestDemo(t *testing.T) {
 		!strings.Contains(string(mustRead(t, filepath.Join(out, "fixed", "decision.json"))), `"decision": "allow"`) {
 		t.Fatal("the decisions on disk are not deny then allow")
 	}
+	// One line for the Go toolchain upgrade, with the advisories it clears.
+	var toolchain []string
+	for _, line := range strings.Split(string(mustRead(t, filepath.Join(out, "vulnerable", "summary.md"))), "\n") {
+		if strings.Contains(line, "`toolchain go") {
+			toolchain = append(toolchain, line)
+		}
+	}
+	if len(toolchain) != 1 {
+		t.Fatalf("the summary has %d lines for the Go toolchain, want one:\n%s", len(toolchain), strings.Join(toolchain, "\n"))
+	}
+	if cells := strings.Split(toolchain[0], "|"); len(cells) < 4 || strings.TrimSpace(cells[2]) == "1" {
+		t.Fatalf("the toolchain line does not clear several advisories: %s", toolchain[0])
+	}
+	t.Logf("the demo's toolchain line: %s", toolchain[0])
 	schemas.Validate(t, schemas.SARIF, mustRead(t, filepath.Join(out, "vulnerable", "sealyard.sarif")))
 	schemas.Validate(t, schemas.CycloneDX, mustRead(t, filepath.Join(out, "fixed", "sbom-linux-arm64.cdx.json")))
 	// Only the public key is left behind.
