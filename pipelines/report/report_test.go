@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -94,6 +95,17 @@ func TestSARIF(t *testing.T) {
 	if !bytes.Equal(out, again) {
 		t.Fatal("SARIF is not deterministic")
 	}
+	// The same repository under another tag or by digest: the same
+	// automation id, so code scanning tracks it.
+	for _, other := range []string{"registry.example.com/app:v2", "registry.example.com/app@sha256:" + strings.Repeat("d", 64), "registry.example.com/app"} {
+		o, _ := SARIF(r, other, "v1.0.0")
+		if !strings.Contains(string(o), `"id": "sealyard/registry.example.com/app/"`) {
+			t.Fatalf("%s: the automation id is not the repository's", other)
+		}
+	}
+	if !strings.Contains(string(out), "Fix: go get golang.org/x/text@v0.3.7") {
+		t.Fatal("the rule's help does not give the fix")
+	}
 }
 
 func TestSARIFStaysWithinLimits(t *testing.T) {
@@ -112,8 +124,35 @@ func TestSARIFStaysWithinLimits(t *testing.T) {
 	if n := strings.Count(string(out), `"ruleId"`); n != maxSARIFResults {
 		t.Fatalf("%d results", n)
 	}
-	if !strings.Contains(string(out), `"truncatedResults": 10`) {
+	if !strings.Contains(string(out), `"truncatedResults": 10`) || !strings.Contains(string(out), "10 results over GitHub's limit were left out (10 Unknown)") {
 		t.Fatal("truncation not recorded")
+	}
+}
+
+// TestSARIFKeepsTheReachable: over the limit, at one severity, the
+// reachable results are kept and the unreachable left out.
+func TestSARIFKeepsTheReachable(t *testing.T) {
+	r, _ := sample()
+	tmpl := r.Findings[0]
+	r.Findings = nil
+	yes, no := true, false
+	for i := 0; i < maxSARIFResults+5; i++ {
+		f := tmpl
+		f.ID = fmt.Sprintf("GO-9999-%05d", i)
+		f.Reachable = &no
+		if i >= maxSARIFResults {
+			f.Reachable = &yes // listed last, kept first
+		}
+		r.Findings = append(r.Findings, f)
+	}
+	out, err := SARIF(r, "img", "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := maxSARIFResults; i < maxSARIFResults+5; i++ {
+		if !strings.Contains(string(out), fmt.Sprintf(`"ruleId": "GO-9999-%05d"`, i)) {
+			t.Fatalf("the reachable GO-9999-%05d was left out", i)
+		}
 	}
 }
 

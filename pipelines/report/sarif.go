@@ -90,16 +90,29 @@ type sarifRegion struct {
 }
 
 // SARIF renders the findings of one image as one SARIF run: a rule per
-// vulnerability, a result per affected package and location.
-// imageName names the image in messages (and in the run's category).
+// vulnerability (its help says how to fix it), a result per affected
+// package and location. imageName names the image in messages; the run's
+// automationDetails.id is its repository, without tag or digest, so code
+// scanning tracks the image across tags and commits. Over GitHub's limits,
+// the most severe results are kept, reachable before unreachable before
+// unknown, and the run's properties say what was left out.
 func SARIF(r *facts.Report, imageName, toolVersion string) ([]byte, error) {
 	findings := append([]facts.Finding(nil), r.Findings...)
 	sort.SliceStable(findings, func(i, j int) bool {
-		return facts.SeverityRank(findings[i].Severity) > facts.SeverityRank(findings[j].Severity)
+		a, b := findings[i], findings[j]
+		if ra, rb := facts.SeverityRank(a.Severity), facts.SeverityRank(b.Severity); ra != rb {
+			return ra > rb
+		}
+		return reachRank(a) > reachRank(b)
 	})
 	truncated := 0
+	var leftOut map[string]int
 	if len(findings) > maxSARIFResults {
 		truncated = len(findings) - maxSARIFResults
+		leftOut = map[string]int{}
+		for _, f := range findings[maxSARIFResults:] {
+			leftOut[f.Severity]++
+		}
 		findings = findings[:maxSARIFResults]
 	}
 	rules := map[string]sarifRule{}
@@ -115,7 +128,7 @@ func SARIF(r *facts.Report, imageName, toolVersion string) ([]byte, error) {
 			Name: "sealyard", Version: toolVersion, InformationURI: "https://github.com/sealyard/sealyard",
 			Rules: []sarifRule{},
 		}},
-		AutomationDetails: map[string]string{"id": "sealyard/" + imageName + "/"},
+		AutomationDetails: map[string]string{"id": "sealyard/" + repositoryOf(imageName) + "/"},
 		Results:           results,
 	}
 	if run.Results == nil {
@@ -138,6 +151,13 @@ func SARIF(r *facts.Report, imageName, toolVersion string) ([]byte, error) {
 	}
 	if truncated > 0 {
 		props["truncatedResults"] = truncated
+		var parts []string
+		for _, sev := range facts.Severities {
+			if n := leftOut[sev]; n > 0 {
+				parts = append(parts, fmt.Sprintf("%d %s", n, sev))
+			}
+		}
+		props["leftOut"] = fmt.Sprintf("%d results over GitHub's limit were left out (%s), the least severe and least reachable; findings.json has them all", truncated, strings.Join(parts, ", "))
 	}
 	run.Properties = props
 	return json.MarshalIndent(sarifLog{
@@ -145,6 +165,28 @@ func SARIF(r *facts.Report, imageName, toolVersion string) ([]byte, error) {
 		Version: "2.1.0",
 		Runs:    []sarifRun{run},
 	}, "", "  ")
+}
+
+// reachRank orders reachability: reachable, unknown, not reachable.
+func reachRank(f facts.Finding) int {
+	switch {
+	case f.Reachable == nil:
+		return 1
+	case *f.Reachable:
+		return 2
+	}
+	return 0
+}
+
+// repositoryOf strips the tag or digest from an image reference.
+func repositoryOf(ref string) string {
+	if i := strings.Index(ref, "@"); i >= 0 {
+		ref = ref[:i]
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		ref = ref[:i]
+	}
+	return ref
 }
 
 func ruleOf(f facts.Finding) sarifRule {
@@ -155,6 +197,10 @@ func ruleOf(f facts.Finding) sarifRule {
 	}
 	help := fmt.Sprintf("Vulnerability %s\nSeverity: %s\nPackage: %s %s\nFixed in: %s", f.ID, f.Severity, f.Package.Name, f.Package.Version, fixText(f))
 	md := fmt.Sprintf("**%s** (%s)\n\n| Package | Installed | Fixed in |\n| --- | --- | --- |\n| %s | %s | %s |\n", f.ID, f.Severity, f.Package.Name, f.Package.Version, fixText(f))
+	if rs := facts.Remediations([]facts.Finding{f}); len(rs) == 1 {
+		help += "\nFix: " + rs[0].Action
+		md += "\n**Fix:** " + rs[0].Action + "\n"
+	}
 	tags := []string{"security", "vulnerability", f.Package.Type}
 	tags = append(tags, f.Aliases...)
 	if len(tags) > maxSARIFTags {
@@ -228,16 +274,15 @@ func level(f facts.Finding) string {
 }
 
 // securitySeverity is GitHub's numeric severity: the highest CVSS base
-// score, or a representative score for the severity name. Unknown has none.
+// score. A finding without one (the Go database publishes none) gets no
+// number rather than one made up from its severity name; GitHub then
+// shows the result's level (error, warning, note).
 func securitySeverity(f facts.Finding) string {
 	best := 0.0
 	for _, c := range f.CVSS {
 		if c.BaseScore > best {
 			best = c.BaseScore
 		}
-	}
-	if best == 0 {
-		best = map[string]float64{"Critical": 9.5, "High": 8.0, "Medium": 5.5, "Low": 2.0, "Negligible": 0.5}[f.Severity]
 	}
 	if best == 0 {
 		return ""
