@@ -44,7 +44,8 @@ func newVerifyCmd(s *streams) *cobra.Command {
 		Long: `Resolve REF to a digest and check, trusting nothing else:
   - a signature on that digest verifies with --key, or comes from the keyless
     identity (--certificate-identity[-regexp] and --certificate-oidc-issuer);
-  - the attestations named by --require (sbom, vuln, provenance, decision) exist,
+  - the attestations named by --require (sbom, vuln, provenance, decision, vex)
+    exist,
     are signed the same way, and are about that digest;
   - --require decision accepts only a decision that PASSED the gate for this
     digest (and, with --policy-digest, under that policy bundle); a decision
@@ -73,7 +74,7 @@ Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
 	f.trust.register(cmd)
 	fl.BoolVar(&f.skipSCT, "insecure-ignore-sct", false, "keyless: accept certificates without an SCT (a private Fulcio that logs to no CT log; unsafe)")
-	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision (comma-separated)")
+	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision, vex (comma-separated)")
 	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
 	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
 	fl.BoolVar(&f.gate, "gate", false, "replay the attested decision from the attested policy input and compare it (implies --require decision)")
