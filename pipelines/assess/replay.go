@@ -173,3 +173,19 @@ func attestedPlatform(signed, fromDoc string, platforms []string) string {
 	}
 	return ""
 }
+
+// AttestedVEX returns the OpenVEX documents among the verified
+// attestations of res (sealyard's reachability statements, or any other
+// signed the same way). An attestation that is not a valid OpenVEX
+// document is an error: a signer vouched for it.
+func AttestedVEX(res *verify.Result) ([]*policy.VEXDocument, error) {
+	var out []*policy.VEXDocument
+	for i, st := range res.Attested(predicate.OpenVEX) {
+		doc, err := policy.ParseVEX(st.Predicate, fmt.Sprintf("the attested OpenVEX document %d of %s", i+1, res.Digest))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, doc)
+	}
+	return out, nil
+}

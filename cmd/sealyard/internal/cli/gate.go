@@ -14,8 +14,10 @@ import (
 	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/facts"
+	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/verify"
 )
 
 type gateFlags struct {
@@ -27,8 +29,12 @@ type gateFlags struct {
 	imageConfig string
 	imageRef    string
 	imageDigest string
-	db          dbFlags
-	reg         registryFlags
+	// vexFromAttestation takes the image's attested OpenVEX documents,
+	// verified with signer, as --vex documents.
+	vexFromAttestation bool
+	signer             signerFlags
+	db                 dbFlags
+	reg                registryFlags
 }
 
 // policyFlags are the flags of every command that runs the gate.
@@ -153,6 +159,8 @@ named by file and line).`,
 	fl.StringVar(&f.imageConfig, "image-config", "", "the image's OCI config JSON (with --sbom/--scan)")
 	fl.StringVar(&f.imageRef, "image-ref", "", "the image's reference (with --sbom/--scan)")
 	fl.StringVar(&f.imageDigest, "image-digest", "", "the image's digest (with --sbom/--scan)")
+	fl.BoolVar(&f.vexFromAttestation, "vex-from-attestation", false, "use the image's attested OpenVEX documents (a registry image), verified with --key or a keyless identity, as --vex documents")
+	f.signer.register(cmd)
 	f.policy.register(cmd)
 	f.db.register(cmd)
 	f.reg.register(cmd)
@@ -167,6 +175,16 @@ func runGate(cmd *cobra.Command, s *streams, f *gateFlags, args []string) error 
 	engine, gopts, err := f.policy.engine(cmd)
 	if err != nil {
 		return err
+	}
+	if f.vexFromAttestation {
+		if len(args) != 1 {
+			return fmt.Errorf("--vex-from-attestation needs an IMAGE in a registry")
+		}
+		docs, err := attestedVEX(cmd, s, f, args[0])
+		if err != nil {
+			return err
+		}
+		gopts = append(gopts, policy.WithVEX(docs...))
 	}
 	var in policy.Input
 	switch {
@@ -204,6 +222,36 @@ func runGate(cmd *cobra.Command, s *streams, f *gateFlags, args []string) error 
 		return denied("denied: %d violation(s); see the decision for how to fix each", len(d.Violations))
 	}
 	return nil
+}
+
+// attestedVEX verifies the image's signature and OpenVEX attestations with
+// the signer flags and returns the documents.
+func attestedVEX(cmd *cobra.Command, s *streams, f *gateFlags, ref string) ([]*policy.VEXDocument, error) {
+	src, err := image.ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	if src.Scheme != image.Registry {
+		return nil, fmt.Errorf("--vex-from-attestation: %s is not a registry image", ref)
+	}
+	reg, err := f.reg.client(s, src.Name.Context().RegistryStr())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := f.signer.options(cmd)
+	if err != nil {
+		return nil, err
+	}
+	res, err := verify.Verify(cmd.Context(), src.Name.String(), append([]verify.Option{verify.WithRegistry(reg), verify.WithRequire("vex")}, signer...)...)
+	if err != nil {
+		return nil, fmt.Errorf("--vex-from-attestation: %w", err)
+	}
+	docs, err := assess.AttestedVEX(res)
+	if err != nil {
+		return nil, err
+	}
+	s.logf("using %d attested OpenVEX document(s) of %s", len(docs), res.Digest)
+	return docs, nil
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -17,6 +17,7 @@ import (
 type registryFlags struct {
 	username      string
 	passwordStdin bool
+	fromStdin     *string // the password stdin held, once read
 	passwordFile  string
 	caFiles       []string
 	skipVerify    bool
@@ -93,11 +94,18 @@ func (f *registryFlags) password(s *streams) (string, error) {
 	case f.passwordStdin && f.passwordFile != "":
 		return "", fmt.Errorf("use one of --password-stdin and --password-file")
 	case f.passwordStdin:
+		// Stdin is read once; a command that talks to the registry
+		// twice (gate --vex-from-attestation) asks again.
+		if f.fromStdin != nil {
+			return *f.fromStdin, nil
+		}
 		b, err := io.ReadAll(io.LimitReader(s.in, 64<<10))
 		if err != nil {
 			return "", fmt.Errorf("reading password from stdin: %w", err)
 		}
-		return strings.TrimRight(string(b), "\r\n"), nil
+		p := strings.TrimRight(string(b), "\r\n")
+		f.fromStdin = &p
+		return p, nil
 	case f.passwordFile != "":
 		b, err := os.ReadFile(f.passwordFile)
 		if err != nil {

@@ -19,21 +19,76 @@ import (
 	"github.com/sealyard/sealyard/pipelines/verify"
 )
 
-type verifyFlags struct {
+// signerFlags say whose signatures to trust: a key, or a keyless
+// identity and the trusted root that certifies it.
+type signerFlags struct {
 	key            string
 	identity       string
 	identityRegexp string
 	issuer         string
 	trust          trustFlags
 	skipSCT        bool
-	require        []string
 	skipTlog       bool
-	gate           bool
-	allowAudit     bool
-	policyDigest   string
-	policy         policyFlags
-	outputs        []string
-	reg            registryFlags
+}
+
+func (f *signerFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVar(&f.key, "key", "", "public key: cosign.pub, env://NAME, a KMS URI or k8s://NS/SECRET")
+	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: the identity (SAN) the certificate must name")
+	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the identity must match")
+	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
+	f.trust.register(cmd)
+	fl.BoolVar(&f.skipSCT, "insecure-ignore-sct", false, "keyless: accept certificates without an SCT (a private Fulcio that logs to no CT log; unsafe)")
+	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
+	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
+}
+
+// options turns the flags into verification options.
+func (f *signerFlags) options(cmd *cobra.Command) ([]verify.Option, error) {
+	var opts []verify.Option
+	switch {
+	case f.key != "" && (f.identity != "" || f.identityRegexp != ""):
+		return nil, fmt.Errorf("give --key or a keyless identity, not both")
+	case f.key != "":
+		v, err := sign.LoadVerifier(cmd.Context(), f.key)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithKey(v, f.key))
+		// A key's signatures need the trusted root only to check the
+		// transparency log.
+		if !f.skipTlog || f.trust.given() {
+			tm, err := f.trust.load()
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, verify.WithTrustedMaterial(tm))
+		}
+	default:
+		tm, err := f.trust.load()
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, verify.WithKeyless(f.identity, f.identityRegexp, f.issuer, tm))
+	}
+	if f.skipTlog {
+		opts = append(opts, verify.WithoutTlogUnsafe())
+	}
+	if f.skipSCT {
+		opts = append(opts, verify.WithoutSCTUnsafe())
+	}
+	return opts, nil
+}
+
+type verifyFlags struct {
+	signerFlags
+	require      []string
+	gate         bool
+	allowAudit   bool
+	policyDigest string
+	policy       policyFlags
+	outputs      []string
+	reg          registryFlags
 }
 
 func newVerifyCmd(s *streams) *cobra.Command {
@@ -68,15 +123,8 @@ Exit codes: 0 verified, 1 verification failed or the gate denied, 2 error.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.key, "key", "", "public key: cosign.pub, env://NAME, a KMS URI or k8s://NS/SECRET")
-	fl.StringVar(&f.identity, "certificate-identity", "", "keyless: the identity (SAN) the certificate must name")
-	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "keyless: a regular expression the identity must match")
-	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "keyless: the OIDC issuer the certificate must name")
-	f.trust.register(cmd)
-	fl.BoolVar(&f.skipSCT, "insecure-ignore-sct", false, "keyless: accept certificates without an SCT (a private Fulcio that logs to no CT log; unsafe)")
+	f.signerFlags.register(cmd)
 	fl.StringSliceVar(&f.require, "require", nil, "attestations that must be present: sbom, vuln, provenance, decision, vex (comma-separated)")
-	fl.BoolVar(&f.skipTlog, "skip-tlog-unsafe", false, "accept signatures no transparency log recorded (signed offline)")
-	fl.BoolVar(&f.skipTlog, "insecure-ignore-tlog", false, "alias of --skip-tlog-unsafe, as cosign names it")
 	fl.BoolVar(&f.gate, "gate", false, "replay the attested decision from the attested policy input and compare it (implies --require decision)")
 	fl.BoolVar(&f.allowAudit, "allow-audit-decision", false, "accept a decision that FAILED the policies in audit mode (the image shipped ungated; unsafe)")
 	fl.StringVar(&f.policyDigest, "policy-digest", "", "require the attested decision to have used this policy bundle (sha256:...)")
@@ -107,38 +155,11 @@ func runVerify(cmd *cobra.Command, s *streams, f *verifyFlags, ref string) error
 	if f.policyDigest != "" {
 		opts = append(opts, verify.WithPolicyDigest(f.policyDigest))
 	}
-	switch {
-	case f.key != "" && (f.identity != "" || f.identityRegexp != ""):
-		return fmt.Errorf("give --key or a keyless identity, not both")
-	case f.key != "":
-		v, err := sign.LoadVerifier(ctx, f.key)
-		if err != nil {
-			return err
-		}
-		opts = append(opts, verify.WithKey(v, f.key))
-		// A key's signatures need the trusted root only to check the
-		// transparency log.
-		if !f.skipTlog || f.trust.given() {
-			tm, err := f.trust.load()
-			if err != nil {
-				return err
-			}
-			opts = append(opts, verify.WithTrustedMaterial(tm))
-		}
-	default:
-		tm, err := f.trust.load()
-		if err != nil {
-			return err
-		}
-		opts = append(opts, verify.WithKeyless(f.identity, f.identityRegexp, f.issuer, tm))
+	signer, err := f.signerFlags.options(cmd)
+	if err != nil {
+		return err
 	}
-	if f.skipTlog {
-		opts = append(opts, verify.WithoutTlogUnsafe())
-	}
-	if f.skipSCT {
-		opts = append(opts, verify.WithoutSCTUnsafe())
-	}
-	res, err := verify.Verify(ctx, ref, opts...)
+	res, err := verify.Verify(ctx, ref, append(opts, signer...)...)
 	if err != nil {
 		if errors.Is(err, verify.ErrVerification) {
 			return denied("%v", err)

@@ -167,6 +167,26 @@ func TestReachabilityVEX(t *testing.T) {
 		t.Fatal("grype dropped nothing: the document is not honoured")
 	}
 
+	// gate --vex-from-attestation: the attested document, verified with
+	// the signer's key, removes the same findings; another key is refused.
+	decisionFile := filepath.Join(t.TempDir(), "decision.json")
+	g := s.sealyard(t, append([]string{"gate", "registry:" + ref, "--vex-from-attestation", "--key", s.pub, "--skip-tlog-unsafe", "-o", "json=" + decisionFile}, dbArgs(t)...)...)
+	if g.code == ExitError {
+		t.Fatalf("gate --vex-from-attestation: %s", g.stderr)
+	}
+	var decision facts.Decision
+	if err := json.Unmarshal(mustRead(t, decisionFile), &decision); err != nil {
+		t.Fatal(err)
+	}
+	if decision.Counts.SuppressedByVEX != len(findings.Findings)-stillThere {
+		t.Errorf("gate --vex-from-attestation removed %d findings, want %d", decision.Counts.SuppressedByVEX, len(findings.Findings)-stillThere)
+	}
+	otherKey := filepath.Join(t.TempDir(), "other")
+	run(t, "", s.env, "keygen", "--output-key-prefix", otherKey).mustSucceed(t)
+	if g := s.sealyard(t, append([]string{"gate", "registry:" + ref, "--vex-from-attestation", "--key", otherKey + ".pub", "--skip-tlog-unsafe"}, dbArgs(t)...)...); g.code != ExitError || !strings.Contains(g.stderr, "--vex-from-attestation") {
+		t.Fatalf("gate --vex-from-attestation with another key: exit %d %s", g.code, g.stderr)
+	}
+
 	// sealyard scan --vex, on the same image from its layout (another
 	// name, the same digest): the unreachable findings move to ignored.
 	scanned := filepath.Join(t.TempDir(), "findings.json")
