@@ -60,19 +60,8 @@ func newChunkedUploader(ctx context.Context, c *registry.Client, repo name.Repos
 		repo:    repo,
 		chunk:   chunk,
 		retries: c.Retries(),
-		sleep:   sleepCtx,
+		sleep:   registry.Sleep,
 	}, nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func (u *chunkedUploader) url(path string) string {

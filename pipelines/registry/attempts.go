@@ -34,10 +34,11 @@ type tally struct {
 }
 
 func newAttempts(next http.RoundTripper) *attempts {
-	return &attempts{next: next, by: map[string]*tally{}, sleep: sleepCtx}
+	return &attempts{next: next, by: map[string]*tally{}, sleep: Sleep}
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or until ctx ends (then it returns ctx's error).
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

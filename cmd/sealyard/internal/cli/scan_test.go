@@ -8,9 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/sealyard/sealyard/internal/testutil/goprog"
 	"github.com/sealyard/sealyard/internal/testutil/schemas"
@@ -208,31 +205,9 @@ func TestDBCommands(t *testing.T) {
 // x/net findings are the base image's, the x/text ones the application's,
 // and the fixes say which is which.
 func TestLayerAttribution(t *testing.T) {
-	binDir := func(p goprog.Program) string {
-		dir := t.TempDir()
-		data, err := os.ReadFile(goprog.Build(t, p, "amd64"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, p.Name), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return dir
-	}
-	baseBins, appBins := binDir(goprog.NetHTML), binDir(goprog.TextParse)
-	layout := func(srcs ...build.Source) string {
-		a, err := build.Build(context.Background(), srcs, build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}), build.WithCreated(time.Unix(1700000000, 0)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join(t.TempDir(), "layout")
-		if err := image.Write(context.Background(), a, "oci-dir:"+dir); err != nil {
-			t.Fatal(err)
-		}
-		return "oci-dir:" + dir
-	}
-	base := layout(build.Directory(baseBins, "/usr/local/bin"))
-	app := layout(build.Directory(baseBins, "/usr/local/bin"), build.Directory(appBins, "/app"))
+	baseBins, appBins := programDir(t, goprog.NetHTML), programDir(t, goprog.TextParse)
+	base := layoutOf(t, build.Directory(baseBins, "/usr/local/bin"))
+	app := layoutOf(t, build.Directory(baseBins, "/usr/local/bin"), build.Directory(appBins, "/app"))
 
 	findingsFile := filepath.Join(t.TempDir(), "findings.json")
 	r := run(t, "", nil, append([]string{"scan", app, "--base", base, "-o", "table", "-o", "json=" + findingsFile}, dbArgs(t)...)...)

@@ -218,8 +218,8 @@ func TestReachabilityVEX(t *testing.T) {
 	}
 }
 
-// programLayout writes an image holding program p in /usr/local/bin.
-func programLayout(t *testing.T, p goprog.Program) string {
+// programDir is a directory holding program p, built for linux/amd64.
+func programDir(t *testing.T, p goprog.Program) string {
 	t.Helper()
 	dir := t.TempDir()
 	data, err := os.ReadFile(goprog.Build(t, p, "amd64"))
@@ -229,7 +229,14 @@ func programLayout(t *testing.T, p goprog.Program) string {
 	if err := os.WriteFile(filepath.Join(dir, p.Name), data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a, err := build.Build(context.Background(), []build.Source{build.Directory(dir, "/usr/local/bin")},
+	return dir
+}
+
+// layoutOf builds a linux/amd64 image of srcs (one layer each), running
+// as a non-root user, and writes it as an OCI layout.
+func layoutOf(t *testing.T, srcs ...build.Source) string {
+	t.Helper()
+	a, err := build.Build(context.Background(), srcs,
 		build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}), build.WithCreated(time.Unix(1700000000, 0)), build.WithUser("65532"))
 	if err != nil {
 		t.Fatal(err)
@@ -239,6 +246,12 @@ func programLayout(t *testing.T, p goprog.Program) string {
 		t.Fatal(err)
 	}
 	return "oci-dir:" + layout
+}
+
+// programLayout writes an image holding program p in /usr/local/bin.
+func programLayout(t *testing.T, p goprog.Program) string {
+	t.Helper()
+	return layoutOf(t, build.Directory(programDir(t, p), "/usr/local/bin"))
 }
 
 // grypeMatches runs the stock grype CLI on the fixture database and
