@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sealyard/sealyard/pipelines/facts"
@@ -147,7 +149,10 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 	}
 	d.Violations, d.Exceptions = suppress(dedupe(deny), active, in.Findings)
 	warnings, warnExceptions := suppress(dedupe(warn), active, in.Findings)
-	d.Warnings = warnings
+	// One violation per fix: after the exceptions, which waive advisories
+	// one by one, the upgrades of one package become one action.
+	d.Violations = groupUpgrades(d.Violations, in.Findings)
+	d.Warnings = groupUpgrades(warnings, in.Findings)
 	d.Exceptions = mergeApplied(d.Exceptions, warnExceptions)
 	for _, v := range d.VEX {
 		d.Counts.SuppressedByVEX += len(v.Findings)
@@ -175,6 +180,96 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		}
 	}
 	return d, nil
+}
+
+// upgradeRules are the rules whose violations are each one package
+// upgrade, grouped by groupUpgrades.
+var upgradeRules = map[string]bool{"SY-VULN-001": true, "SY-VULN-002": true}
+
+// groupUpgrades turns the violations of an upgrade rule that name the same
+// package and version into one: the upgrade to the smallest version that
+// fixes them all, listing the advisories it clears. A package with one
+// such violation keeps it as it is.
+func groupUpgrades(vs []Violation, findings []facts.Finding) []Violation {
+	type key struct{ rule, pkg, version string }
+	groups := map[key][]int{}
+	for i, v := range vs {
+		if upgradeRules[v.Rule] && len(v.Findings) > 0 {
+			k := key{v.Rule, v.Findings[0].Package, v.Findings[0].Version}
+			groups[k] = append(groups[k], i)
+		}
+	}
+	fixOf := map[[3]string]string{}
+	paths := map[[3]string][]string{}
+	for _, f := range findings {
+		k := [3]string{f.ID, f.Package.Name, f.Package.Version}
+		v := f.Fix.Suggested
+		if v == "" && len(f.Fix.Versions) > 0 {
+			v = f.Fix.Versions[0]
+		}
+		fixOf[k] = v
+		for _, l := range f.Locations {
+			paths[k] = append(paths[k], l.Path)
+		}
+	}
+	plain := func(v string) string { return strings.TrimPrefix(strings.TrimPrefix(v, "go"), "v") }
+	var out []Violation
+	done := map[int]bool{}
+	for i, v := range vs {
+		if done[i] {
+			continue
+		}
+		if !upgradeRules[v.Rule] || len(v.Findings) == 0 {
+			out = append(out, v)
+			continue
+		}
+		k := key{v.Rule, v.Findings[0].Package, v.Findings[0].Version}
+		members := groups[k]
+		if len(members) < 2 {
+			out = append(out, v)
+			continue
+		}
+		g := Violation{Rule: v.Rule, Title: v.Title}
+		target := ""
+		where := map[string]bool{}
+		var ids []string
+		for _, m := range members {
+			done[m] = true
+			for _, ref := range vs[m].Findings {
+				g.Findings = appendRefs(g.Findings, []FindingRef{ref})
+				fk := [3]string{ref.ID, ref.Package, ref.Version}
+				if t := fixOf[fk]; t != "" && (target == "" || facts.VersionLess(target, t)) {
+					target = t
+				}
+				for _, p := range paths[fk] {
+					where[p] = true
+				}
+			}
+		}
+		for _, ref := range g.Findings {
+			ids = append(ids, ref.ID)
+		}
+		sort.Strings(ids)
+		ids = slices.Compact(ids)
+		name := k.pkg
+		if name == "stdlib" {
+			name = "Go (stdlib)"
+		}
+		locs := make([]string, 0, len(where))
+		for p := range where {
+			locs = append(locs, p)
+		}
+		sort.Strings(locs)
+		g.Message = fmt.Sprintf("upgrade %s from %s to %s: one upgrade clears %d advisories (%s)", name, plain(k.version), plain(target), len(ids), strings.Join(ids, ", "))
+		if v.Rule == "SY-VULN-002" {
+			g.Message += ", none of them reachable"
+		}
+		if len(locs) > 0 {
+			g.Message += " in " + strings.Join(locs, ", ")
+		}
+		out = append(out, g)
+	}
+	return out
 }
 
 // dedupe merges results that say the same thing (the same finding in two

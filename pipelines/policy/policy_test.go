@@ -456,3 +456,30 @@ func writeTemp(t *testing.T, content string) string {
 	}
 	return p
 }
+
+// TestOneViolationPerUpgrade: three advisories of one package, fixed in
+// different versions, are one action, the upgrade that fixes them all.
+// An exception waives one advisory, not the action: the others still
+// deny.
+func TestOneViolationPerUpgrade(t *testing.T) {
+	e := engine(t)
+	a, b, c := textFinding(), textFinding(), textFinding()
+	b.ID, b.Aliases, b.Fix = "GO-2022-1059", []string{}, facts.Fix{State: "fixed", Versions: []string{"0.3.8"}, Suggested: "0.3.8"}
+	c.ID, c.Aliases, c.Fix = "GO-2020-0015", []string{}, facts.Fix{State: "fixed", Versions: []string{"0.3.3"}, Suggested: "0.3.3"}
+	d := gate(t, e, input(a, b, c))
+	if len(d.Violations) != 1 || len(d.Violations[0].Findings) != 3 ||
+		d.Violations[0].Message != "upgrade golang.org/x/text from 0.3.5 to 0.3.8: one upgrade clears 3 advisories (GO-2020-0015, GO-2021-0113, GO-2022-1059) in /usr/local/bin/app" {
+		t.Fatalf("violations %+v", d.Violations)
+	}
+	waived := exceptions(t, `exceptions:
+  - vulnerability: GO-2022-1059
+    reason: the vulnerable parser never sees user input
+    owner: payments-team@example.com
+    expires: 2026-12-31
+`)
+	d = gate(t, e, input(a, b, c), WithExceptions(waived...))
+	if d.Decision != "deny" || len(d.Violations) != 1 || len(d.Violations[0].Findings) != 2 ||
+		!strings.Contains(d.Violations[0].Message, "to 0.3.7: one upgrade clears 2 advisories (GO-2020-0015, GO-2021-0113)") || d.Counts.SuppressedByException != 1 {
+		t.Fatalf("with one advisory waived: %s %+v", d.Decision, d.Violations)
+	}
+}
