@@ -157,3 +157,29 @@ func nameAt(names []string, i int) string {
 	}
 	return fmt.Sprintf("document %d", i+1)
 }
+
+// Findings catalogs and scans the image of a for platform p (every
+// platform image when p is nil) and returns the findings: what a newer
+// base image still carries, for facts.BaseUpdateOf.
+func Findings(ctx context.Context, a image.Artifact, db *vulndb.DB, p *v1.Platform, opts ...sbom.Option) ([]facts.Finding, error) {
+	imgs, err := image.Images(a)
+	if err != nil {
+		return nil, err
+	}
+	var out []facts.Finding
+	for _, pi := range imgs {
+		if p != nil && len(imgs) > 1 && !pi.Platform.Equals(*p) {
+			continue
+		}
+		doc, err := sbom.Generate(ctx, pi.Image, opts...)
+		if err != nil {
+			return nil, err
+		}
+		rep, err := scan.Scan(ctx, scan.FromDocument(doc), db)
+		if err != nil {
+			return nil, fmt.Errorf("scanning %s: %w", pi.Platform, err)
+		}
+		out = append(out, rep.Findings...)
+	}
+	return out, nil
+}

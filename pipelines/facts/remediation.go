@@ -212,3 +212,48 @@ func isDigits(s string) bool {
 	}
 	return s != ""
 }
+
+// BaseUpdate is what updating the base image would clear: of the findings
+// in the base image's layers, those the newer base no longer has.
+type BaseUpdate struct {
+	// Newer names the newer base image.
+	Newer string `json:"newer"`
+	// InBase counts the findings in the current base's layers; Cleared
+	// those of them the newer base does not have.
+	InBase  int `json:"inBase"`
+	Cleared int `json:"cleared"`
+	// Advisories are the cleared advisories.
+	Advisories []string `json:"advisories"`
+}
+
+// BaseUpdateOf compares the findings in the base image's layers (Base
+// true) with the newer base's own findings: an advisory of a package the
+// newer base no longer reports is cleared by the update.
+func BaseUpdateOf(findings, newer []Finding, newerName string) BaseUpdate {
+	type key struct{ id, pkg string }
+	still := map[key]bool{}
+	for _, f := range newer {
+		still[key{f.ID, f.Package.Name}] = true
+	}
+	u := BaseUpdate{Newer: newerName}
+	seen := map[string]bool{}
+	for _, f := range findings {
+		inBase := len(f.Locations) > 0
+		for _, l := range f.Locations {
+			inBase = inBase && l.Base != nil && *l.Base
+		}
+		if !inBase {
+			continue
+		}
+		u.InBase++
+		if !still[key{f.ID, f.Package.Name}] {
+			u.Cleared++
+			if !seen[f.ID] {
+				seen[f.ID] = true
+				u.Advisories = append(u.Advisories, f.ID)
+			}
+		}
+	}
+	sort.Strings(u.Advisories)
+	return u
+}

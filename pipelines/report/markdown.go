@@ -27,6 +27,8 @@ type Summary struct {
 	Outputs map[string]string
 	// Unsafe names the weakening settings the run used.
 	Unsafe []string
+	// BaseUpdate says what updating the base image would clear.
+	BaseUpdate *facts.BaseUpdate
 }
 
 // Markdown renders a job summary: the decision first, then what to fix.
@@ -93,6 +95,9 @@ func Markdown(s Summary) []byte {
 					cleared += len(r.Advisories)
 				}
 				remediationTable(&b, fmt.Sprintf("Fix by updating the base image (clears %d advisories)", cleared), base)
+			}
+			if u := s.BaseUpdate; u != nil {
+				fmt.Fprintf(&b, "\nUpdating the base image to %s clears %d of the %d findings in its layers%s.\n", code(u.Newer), u.Cleared, u.InBase, advisoryTail(u.Advisories))
 			}
 		}
 	}
@@ -164,6 +169,13 @@ func actionCell(r facts.Remediation) string {
 		return code(r.Action) + " (" + what + ")"
 	}
 	return strings.ReplaceAll(r.Action, "|", "/") + " (" + what + ")"
+}
+
+func advisoryTail(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return " (" + advisoryList(ids) + ")"
 }
 
 // advisoryList names up to eight advisories.

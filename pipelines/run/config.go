@@ -42,6 +42,9 @@ type Config struct {
 	// scratch), and for an existing image the base whose layers findings
 	// are attributed to.
 	BaseRef string
+	// BaseUpdateRef names a newer base image: the summary says how many
+	// of the findings in the base's layers updating to it clears.
+	BaseUpdateRef string
 	// BuildOptions are passed to the builder (entrypoint, go flags, ...).
 	BuildOptions []build.Option
 	// Registry reaches the destination (and any base image).

@@ -48,6 +48,9 @@ type Result struct {
 	Outputs map[string]string `json:"outputs"`
 	// Summary is the Markdown summary.
 	Summary []byte `json:"-"`
+	// BaseUpdate says what updating the base image would clear, when a
+	// newer base was named.
+	BaseUpdate *facts.BaseUpdate `json:"baseUpdate,omitempty"`
 }
 
 // Denied reports whether the gate stopped the run.
@@ -139,6 +142,25 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 
 	findings := mergeFindings(results, dst.Context().Name(), res.Digest)
 	res.Findings = findings
+	if cfg.BaseUpdateRef != "" {
+		if src.base == nil {
+			docsWG.Wait()
+			return fmt.Errorf("--base-update needs --base (the current base image)")
+		}
+		newer, err := image.Load(ctx, cfg.BaseUpdateRef, image.WithRegistry(cfg.Registry))
+		if err != nil {
+			docsWG.Wait()
+			return fmt.Errorf("--base-update: %w", cfg.Registry.Explain(err))
+		}
+		nf, err := assess.Findings(ctx, newer.Artifact, cfg.DB, nil)
+		newer.Close()
+		if err != nil {
+			docsWG.Wait()
+			return fmt.Errorf("--base-update: %w", err)
+		}
+		u := facts.BaseUpdateOf(findings.Findings, nf, cfg.BaseUpdateRef)
+		res.BaseUpdate = &u
+	}
 
 	img, err := policy.ImageFacts(dst.String(), src.artifact)
 	if err != nil {
@@ -601,7 +623,7 @@ func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, 
 func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
 	res.Summary = report.Markdown(report.Summary{
 		Image: dst.String(), Digest: res.Digest, Pushed: res.Pushed, Signed: res.Signer,
-		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs, Unsafe: cfg.UnsafeSettings,
+		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs, Unsafe: cfg.UnsafeSettings, BaseUpdate: res.BaseUpdate,
 	})
 	p := filepath.Join(cfg.OutDir, "summary.md")
 	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {

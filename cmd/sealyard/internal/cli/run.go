@@ -21,20 +21,21 @@ import (
 )
 
 type runFlags struct {
-	config    string
-	to        string
-	tags      []string
-	platforms string
-	base      string
-	out       string
-	goEnv     []string
-	goFlags   []string
-	ldflags   string
-	progress  string
-	docker    dockerfileFlags
-	sign      signFlags
-	policy    policyFlags
-	db        dbFlags
+	config     string
+	to         string
+	tags       []string
+	platforms  string
+	base       string
+	baseUpdate string
+	out        string
+	goEnv      []string
+	goFlags    []string
+	ldflags    string
+	progress   string
+	docker     dockerfileFlags
+	sign       signFlags
+	policy     policyFlags
+	db         dbFlags
 
 	allowUnsafe bool
 	timeout     time.Duration
@@ -100,6 +101,7 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.StringVar(&f.to, "to", "", "destination REGISTRY/REPOSITORY[:TAG]")
 	fl.StringArrayVar(&f.tags, "tag", nil, "more tags to move once the image is signed (repeatable)")
 	fl.StringVar(&f.platforms, "platform", "", "platforms to build, or to keep of an index (comma-separated)")
+	fl.StringVar(&f.baseUpdate, "base-update", "", "a newer base image (with --base): the summary says how many of the findings in the base's layers updating to it clears")
 	fl.StringVar(&f.base, "base", "", "base image: what Go builds go on (default scratch); for an existing image, which of its layers are the base's (findings there are fixed by updating it)")
 	fl.StringVar(&f.out, "out", "sealyard-out", "directory for reports (in GitLab CI, $CI_PROJECT_DIR/sealyard-out)")
 	fl.StringArrayVar(&f.goEnv, "go-env", nil, "environment for go build, KEY=VALUE (repeatable; e.g. GOTOOLCHAIN=go1.27.3)")
@@ -188,7 +190,7 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		f.out = filepath.Join(dir, "sealyard-out")
 	}
 	cfg := pipeline.Config{
-		Source: src, Destination: f.to, Tags: f.tags, Platforms: platforms, BaseRef: f.base,
+		Source: src, Destination: f.to, Tags: f.tags, Platforms: platforms, BaseRef: f.base, BaseUpdateRef: f.baseUpdate,
 		BuildOptions: []build.Option{build.WithGoEnv(f.goEnv...), build.WithGoFlags(f.goFlags...), build.WithLdflags(f.ldflags)},
 		Registry:     reg, DB: db, Policy: engine, GateOptions: gopts,
 		Signer: signer, SignOptions: f.sign.logOptions(), OutDir: f.out, Info: info, Created: created,

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
@@ -51,6 +52,7 @@ type scanFlags struct {
 	ignoreFile   string
 	platforms    string
 	base         string
+	baseUpdate   string
 	vex          []string
 	db           dbFlags
 	reg          registryFlags
@@ -84,6 +86,7 @@ stale database is an error (exit 2) that says how to get one.`,
 	fl := cmd.Flags()
 	fl.StringArrayVarP(&f.outputs, "output", "o", []string{"table"}, "FORMAT[=FILE]: table or json (repeatable)")
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX document (repeatable): findings its not_affected or fixed statements cover for this image are moved to the ignored list")
+	fl.StringVar(&f.baseUpdate, "base-update", "", "a newer base image (with --base): say how many of the findings in the base's layers updating to it clears")
 	fl.StringVar(&f.base, "base", "", "the base image (a reference, any source scheme): findings in its layers are attributed to it")
 	fl.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding is at or above this severity")
 	fl.BoolVar(&f.onlyFixed, "only-fixed", false, "report only findings that have a fix")
@@ -197,6 +200,14 @@ func runScan(cmd *cobra.Command, s *streams, f *scanFlags, ref string) error {
 		if n := policy.FilterVEX(rep, vexDocs); n > 0 {
 			s.logf("%d findings removed by VEX statements", n)
 		}
+		if f.baseUpdate != "" {
+			newer, err := newerBaseFindings(cmd, s, f, platforms[i], db)
+			if err != nil {
+				return err
+			}
+			u := facts.BaseUpdateOf(rep.Findings, newer, f.baseUpdate)
+			s.logf("updating the base image to %s clears %d of the %d findings in its layers%s", u.Newer, u.Cleared, u.InBase, advisoryNote(u.Advisories))
+		}
 		for _, o := range outs {
 			file := perPlatform(o.file, platforms[i], many)
 			err := o.write(s.out, file, func(w io.Writer) error {
@@ -244,6 +255,31 @@ func readIgnoreRules(path string) ([]scan.IgnoreRule, error) {
 		return nil, fmt.Errorf("ignore file %q: want a list of rules or an 'ignore:' list: %w", path, err)
 	}
 	return rules, nil
+}
+
+// newerBaseFindings catalogs and scans the newer base image (--base-update)
+// for the platform of the image scanned.
+func newerBaseFindings(cmd *cobra.Command, s *streams, f *scanFlags, platform string, db *vulndb.DB) ([]facts.Finding, error) {
+	if f.base == "" {
+		return nil, fmt.Errorf("--base-update needs --base (the current base image)")
+	}
+	loaded, name, err := loadImage(cmd, s, f.baseUpdate, platform, &f.reg)
+	if err != nil {
+		return nil, fmt.Errorf("--base-update: %w", err)
+	}
+	defer loaded.Close()
+	out, err := assess.Findings(cmd.Context(), loaded.Artifact, db, nil, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+	if err != nil {
+		return nil, fmt.Errorf("--base-update: %w", err)
+	}
+	return out, nil
+}
+
+func advisoryNote(ids []string) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(ids, ", ") + ")"
 }
 
 // baseDiffIDs loads the base image ref and returns the diff IDs of its

@@ -247,11 +247,35 @@ func TestLayerAttribution(t *testing.T) {
 			t.Errorf("fix attributed to the wrong side: %q", line)
 		}
 	}
+	// --base-update: a newer base without the program clears every
+	// finding in the base's layers; the same base again clears none.
+	empty := t.TempDir()
+	os.WriteFile(filepath.Join(empty, "os-release"), []byte("ID=example\n"), 0o644)
+	newer := layoutOf(t, build.Directory(empty, "/etc"))
+	for _, c := range []struct {
+		newer string
+		want  string
+	}{
+		{newer, fmt.Sprintf("clears %d of the %d findings in its layers", counts["true"], counts["true"])},
+		{base, fmt.Sprintf("clears 0 of the %d findings in its layers", counts["true"])},
+	} {
+		r := run(t, "", nil, append([]string{"scan", app, "--base", base, "--base-update", c.newer, "-o", "json=" + filepath.Join(t.TempDir(), "f.json")}, dbArgs(t)...)...)
+		if r.code != ExitOK || !strings.Contains(r.stderr, c.want) {
+			t.Fatalf("--base-update %s: exit %d, want %q in\n%s", c.newer, r.code, c.want, r.stderr)
+		}
+	}
+	if r := run(t, "", nil, append([]string{"scan", app, "--base-update", newer}, dbArgs(t)...)...); r.code != ExitError || !strings.Contains(r.stderr, "needs --base") {
+		t.Fatalf("--base-update without --base: exit %d %s", r.code, r.stderr)
+	}
+
 	// sealyard run with --base: the summary splits the fixes.
 	sg := newSigning(t)
 	out := t.TempDir()
-	sg.sealyard(t, append([]string{"run", app, "--base", base, "--to", sg.reg.Host + "/layers:v1", "--key", sg.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)...).mustSucceed(t)
+	sg.sealyard(t, append([]string{"run", app, "--base", base, "--base-update", newer, "--to", sg.reg.Host + "/layers:v1", "--key", sg.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, dbArgs(t)...)...).mustSucceed(t)
 	summary := string(mustRead(t, filepath.Join(out, "summary.md")))
+	if want := fmt.Sprintf("clears %d of the %d findings in its layers", counts["true"], counts["true"]); !strings.Contains(summary, want) {
+		t.Fatalf("the run summary does not say what the base update clears (%q):\n%s", want, summary)
+	}
 	ours, theirs := strings.Index(summary, "### Fix in your code"), strings.Index(summary, "### Fix by updating the base image")
 	text, net := strings.Index(summary, "go get golang.org/x/text@"), strings.Index(summary, "go get golang.org/x/net@")
 	if ours < 0 || theirs < 0 || !(ours < text && text < theirs && theirs < net) {
