@@ -51,6 +51,7 @@ type options struct {
 
 	maxLayerBytes   int64
 	maxLayerEntries int
+	stereoscope     bool
 }
 
 // WithName sets the image name recorded in documents (default "image").
@@ -159,6 +160,16 @@ func WithLayerLimits(maxBytes int64, maxEntries int) Option {
 	}
 }
 
+// WithStereoscope reads the image through stereoscope, syft's image
+// library (each layer unpacked to disk, then indexed), instead of the
+// one-pass source: for comparison, and as a fallback.
+func WithStereoscope() Option {
+	return func(o *options) error {
+		o.stereoscope = true
+		return nil
+	}
+}
+
 // WithRedaction sets the credential patterns whose label and environment
 // values are redacted from the SBOM's copy of the image config (default:
 // sealyard's default policy settings).
@@ -225,6 +236,34 @@ func GenerateAll(ctx context.Context, a image.Artifact, opts ...Option) ([]*Docu
 	return docs, nil
 }
 
+// readImage reads img's layers for cataloging: in one pass (onepass.go),
+// or through stereoscope when asked to (WithStereoscope) or when the image
+// is one the one-pass source leaves to it.
+func readImage(ctx context.Context, img v1.Image, cf *v1.ConfigFile, tmp string, o *options, meta ...stimage.AdditionalMetadata) (*stimage.Image, func(), error) {
+	if o.stereoscope || !onePassSupported(img, cf) {
+		gen := file.NewTempDirGenerator("sealyard-sbom")
+		simg := stimage.New(fastGzipImage{Image: img, maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}, gen, tmp, meta...)
+		if err := simg.Read(ctx); err != nil {
+			gen.Cleanup()
+			return nil, nil, err
+		}
+		return simg, func() { simg.Cleanup(); gen.Cleanup() }, nil
+	}
+	store := &contentStore{dir: tmp}
+	simg, err := readOnePass(ctx, img, o, store)
+	if err != nil {
+		store.close()
+		return nil, nil, err
+	}
+	for _, m := range meta {
+		if err := m(simg); err != nil {
+			store.close()
+			return nil, nil, err
+		}
+	}
+	return simg, func() { store.close() }, nil
+}
+
 func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) {
 	digest, err := img.Digest()
 	if err != nil {
@@ -246,17 +285,14 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	gen := file.NewTempDirGenerator("sealyard-sbom")
-	defer gen.Cleanup()
-
-	simg := stimage.New(fastGzipImage{Image: img, maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}, gen, tmp,
+	simg, cleanup, err := readImage(ctx, img, cf, tmp, o,
 		stimage.WithManifestDigest(digest.String()),
 		stimage.WithManifest(raw),
 	)
-	if err := simg.Read(ctx); err != nil {
+	if err != nil {
 		return nil, fmt.Errorf("reading image layers: %w", err)
 	}
-	defer simg.Cleanup()
+	defer cleanup()
 
 	userInput := o.name + "@" + digest.String()
 	src := stereoscopesource.New(simg, stereoscopesource.ImageConfig{
