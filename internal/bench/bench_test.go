@@ -243,3 +243,123 @@ func BenchmarkRunVsChain(b *testing.B) {
 		}
 	}
 }
+
+// oneFileImage is a docker save tarball of an image with one small file:
+// what cataloging costs before any work.
+func oneFileImage(b *testing.B) string {
+	b.Helper()
+	dir := fixturecache.Dir(b, "bench-one-file", fixturecache.Key("bench-one-file-v1", runtime.Version()), func(dir string) error {
+		src := filepath.Join(dir, "src")
+		if err := os.MkdirAll(src, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(src, "hello.txt"), []byte("hello\n"), 0o644); err != nil {
+			return err
+		}
+		a, err := build.Build(context.Background(), []build.Source{build.Directory(src, "/")},
+			build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}), build.WithCreated(time.Unix(1700000000, 0)))
+		if err != nil {
+			return err
+		}
+		if err := image.Write(context.Background(), a, "docker-archive:"+filepath.Join(dir, "image.tar")); err != nil {
+			return err
+		}
+		return os.RemoveAll(src)
+	})
+	return filepath.Join(dir, "image.tar")
+}
+
+// sample is one process run.
+type sample struct {
+	wall, cpu time.Duration
+	rss       int64
+}
+
+func median(xs []sample) sample {
+	pick := func(key func(sample) int64) int64 {
+		v := make([]int64, len(xs))
+		for i, x := range xs {
+			v[i] = key(x)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return sample{
+		wall: time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
+		cpu:  time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
+		rss:  pick(func(s sample) int64 { return s.rss }),
+	}
+}
+
+// BenchmarkSBOM times sealyard sbom (the one-pass source, and stereoscope
+// for comparison) against syft and Trivy writing CycloneDX of the same
+// docker save tarball: the reference image and a one-file image. Each
+// contender runs in turn, the order rotating, at least 5 times (b.N when
+// larger); it prints the medians of wall time, CPU time and peak RSS and
+// the ratios to syft and Trivy. Trivy gets a fresh cache each run (its
+// layer cache would otherwise skip the work) and needs no vulnerability
+// database for an SBOM.
+func BenchmarkSBOM(b *testing.B) {
+	ref, size := referenceImage(b)
+	one := oneFileImage(b)
+	work := b.TempDir()
+	sealyard := filepath.Join(work, "sealyard")
+	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	syft, trivy := peers.Syft.Path(b), peers.Trivy.Path(b)
+	e := env{vars: slices.Clip(append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000", "SYFT_CHECK_FOR_APP_UPDATE=false"))}
+
+	type contender struct {
+		name string
+		args func(img, out string) []string
+		bin  string
+	}
+	contenders := []contender{
+		{"sealyard sbom", func(img, out string) []string {
+			return []string{"sbom", "docker-archive:" + img, "--progress", "quiet", "-o", "cyclonedx-json=" + out}
+		}, sealyard},
+		{"sealyard sbom (stereoscope)", func(img, out string) []string {
+			return []string{"sbom", "docker-archive:" + img, "--progress", "quiet", "--catalog-source", "stereoscope", "-o", "cyclonedx-json=" + out}
+		}, sealyard},
+		{"syft", func(img, out string) []string {
+			return []string{"docker-archive:" + img, "-q", "-o", "cyclonedx-json=" + out}
+		}, syft},
+		{"trivy", func(img, out string) []string {
+			return []string{"image", "--input", img, "--quiet", "--format", "cyclonedx", "--output", out,
+				"--cache-dir", filepath.Join(out+".cache"), "--skip-db-update", "--skip-java-db-update", "--offline-scan"}
+		}, trivy},
+	}
+	reps := max(b.N, 5)
+	for _, im := range []struct{ name, path string }{{"reference image", ref}, {"one-file image", one}} {
+		// Warm the page cache, so no contender pays for the first read.
+		if _, err := os.ReadFile(im.path); err != nil {
+			b.Fatal(err)
+		}
+		samples := map[string][]sample{}
+		for r := 0; r < reps; r++ {
+			for i := range contenders {
+				c := contenders[(i+r)%len(contenders)]
+				out := filepath.Join(work, fmt.Sprintf("%d-%d.cdx.json", r, (i+r)%len(contenders)))
+				wall, ru, _ := measure(b, e, c.bin, c.args(im.path, out)...)
+				os.RemoveAll(out + ".cache")
+				samples[c.name] = append(samples[c.name], sample{wall, time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss * 1024})
+			}
+		}
+		fi, _ := os.Stat(im.path)
+		fmt.Printf("\n%s: %s (%.1f MB docker save tarball), %d runs each, medians, %d CPUs\n", im.name, filepath.Base(im.path), float64(fi.Size())/(1<<20), reps, runtime.NumCPU())
+		fmt.Printf("%-30s %9s %9s %10s %9s %9s %9s\n", "", "wall", "CPU", "peak RSS", "/ syft", "/ trivy", "RSS/syft")
+		s, tr := median(samples["syft"]), median(samples["trivy"])
+		for _, c := range contenders {
+			m := median(samples[c.name])
+			fmt.Printf("%-30s %9s %9s %7.0f MB %9.2f %9.2f %9.2f\n", c.name, m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), float64(m.rss)/(1<<20),
+				m.wall.Seconds()/s.wall.Seconds(), m.wall.Seconds()/tr.wall.Seconds(), float64(m.rss)/float64(s.rss))
+		}
+		ours := median(samples["sealyard sbom"])
+		metric := strings.ReplaceAll(im.name, " ", "-")
+		b.ReportMetric(ours.wall.Seconds(), metric+"-sealyard-s")
+		b.ReportMetric(ours.wall.Seconds()/s.wall.Seconds(), metric+"-wall/syft")
+		b.ReportMetric(ours.wall.Seconds()/tr.wall.Seconds(), metric+"-wall/trivy")
+	}
+	_ = size
+}

@@ -265,6 +265,7 @@ func readImage(ctx context.Context, img v1.Image, cf *v1.ConfigFile, tmp string,
 }
 
 func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) {
+	startLicenseScanner()
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("image digest: %w", err)
@@ -300,7 +301,11 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		Alias:     source.Alias{Name: o.name, Version: digest.String()},
 	})
 	cfg := Config(o.toolVersion).WithParallelism(o.parallelism)
-	s, err := syft.CreateSBOM(ctx, src, cfg)
+	sctx, err := withLicenseScanner(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cataloging: %w", err)
+	}
+	s, err := syft.CreateSBOM(sctx, src, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cataloging: %w", err)
 	}

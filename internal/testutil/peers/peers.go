@@ -27,16 +27,29 @@ var (
 	Grype  = Tool{Module: "github.com/anchore/grype", Package: "github.com/anchore/grype/cmd/grype"}
 	Cosign = Tool{Module: "github.com/sigstore/cosign/v2", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
 	Crane  = Tool{Module: "github.com/google/go-containerregistry", Package: "github.com/google/go-containerregistry/cmd/crane"}
+
+	// Trivy is measured against (make bench), not linked: it is built
+	// in its own module graph at a pinned version (its JSON code needs
+	// GOEXPERIMENT=jsonv2).
+	Trivy = Tool{Module: "github.com/aquasecurity/trivy", Package: "github.com/aquasecurity/trivy/cmd/trivy",
+		Pinned: "v0.74.0", Env: []string{"GOEXPERIMENT=jsonv2"}}
 )
 
 // Tool is a Go command to build.
 type Tool struct {
 	Module, Package string
+	// Pinned, when set, is the version to go install outside sealyard's
+	// module graph, with Env added to the environment.
+	Pinned string
+	Env    []string
 }
 
 // Version is the version of the tool's module in sealyard's go.mod.
 func (tl Tool) Version(t testing.TB) string {
 	t.Helper()
+	if tl.Pinned != "" {
+		return tl.Pinned
+	}
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", tl.Module).Output()
 	if err != nil {
 		t.Fatalf("go list -m %s: %v", tl.Module, err)
@@ -47,8 +60,21 @@ func (tl Tool) Version(t testing.TB) string {
 // Path builds the tool (once per module graph) and returns the binary.
 func (tl Tool) Path(t testing.TB) string {
 	t.Helper()
-	key := fixturecache.Key("peer-v2", tl.Package, tl.Version(t), graphDigest(t), runtime.Version())
 	name := path.Base(tl.Package)
+	if tl.Pinned != "" {
+		key := fixturecache.Key("peer-v1", tl.Package, tl.Pinned, strings.Join(tl.Env, " "), runtime.Version())
+		dir := fixturecache.Dir(t, "peer-"+name, key, func(dir string) error {
+			cmd := exec.Command("go", "install", tl.Package+"@"+tl.Pinned)
+			cmd.Env = append(append(os.Environ(), "GOBIN="+dir, "GOFLAGS="), tl.Env...)
+			cmd.Dir = os.TempDir()
+			if out, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go install %s@%s: %v\n%s", tl.Package, tl.Pinned, err, out)
+			}
+			return nil
+		})
+		return filepath.Join(dir, name)
+	}
+	key := fixturecache.Key("peer-v2", tl.Package, tl.Version(t), graphDigest(t), runtime.Version())
 	dir := fixturecache.Dir(t, "peer-"+name, key, func(dir string) error {
 		// From the test's package directory, inside sealyard's module: the
 		// build uses sealyard's go.mod, go.sum and build cache.

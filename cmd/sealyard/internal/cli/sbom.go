@@ -19,6 +19,7 @@ type sbomFlags struct {
 	name      string
 	maxLayer  int64
 	maxFiles  int
+	source    string
 	reg       registryFlags
 }
 
@@ -51,6 +52,7 @@ SOURCE_DATE_EPOCH the bytes are the same.`,
 	cmd.Flags().StringVar(&f.name, "name", "", "name recorded for the image (default: its repository or file name)")
 	cmd.Flags().Int64Var(&f.maxLayer, "max-layer-size", sbom.DefaultMaxLayerBytes, "refuse a layer that expands past this many bytes (a decompression bomb)")
 	cmd.Flags().IntVar(&f.maxFiles, "max-layer-files", sbom.DefaultMaxLayerEntries, "refuse a layer with more files than this")
+	cmd.Flags().StringVar(&f.source, "catalog-source", "one-pass", "how layers are read: one-pass (each layer's stream once, in memory) or stereoscope (syft's image library, layers unpacked to disk), for comparison")
 	f.reg.register(cmd)
 	return cmd
 }
@@ -63,6 +65,14 @@ func runSBOM(cmd *cobra.Command, s *streams, f *sbomFlags, ref string) error {
 	if err != nil {
 		return err
 	}
+	opts := []sbom.Option{sbom.WithToolVersion(versionInfo().Version), sbom.WithLayerLimits(f.maxLayer, f.maxFiles)}
+	switch f.source {
+	case "one-pass":
+	case "stereoscope":
+		opts = append(opts, sbom.WithStereoscope())
+	default:
+		return fmt.Errorf("--catalog-source: unknown source %q (one-pass or stereoscope)", f.source)
+	}
 	loaded, name, err := loadImage(cmd, s, ref, f.platforms, &f.reg)
 	if err != nil {
 		return err
@@ -72,7 +82,7 @@ func runSBOM(cmd *cobra.Command, s *streams, f *sbomFlags, ref string) error {
 		name = f.name
 	}
 	s.logf("cataloging %s", ref)
-	docs, err := sbom.GenerateAll(ctx, loaded.Artifact, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version), sbom.WithLayerLimits(f.maxLayer, f.maxFiles))
+	docs, err := sbom.GenerateAll(ctx, loaded.Artifact, append(opts, sbom.WithName(name))...)
 	if err != nil {
 		return err
 	}
