@@ -24,6 +24,7 @@ test: deps fmt-check vet dagger-check
 ## reference image (same database, same Distribution registry); prints wall
 ## time, CPU time, peak memory, their ratios and the top of a CPU profile
 bench: deps
+	@[ -x /usr/bin/time ] || { echo "installing time (GNU time: peak memory of each process)"; $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q time; }
 	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan ./pipelines/run
 
 ## fuzz: run every Fuzz target for FUZZTIME each (make test runs their

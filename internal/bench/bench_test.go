@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -113,10 +114,24 @@ type env struct {
 	stdin string
 }
 
-// measure runs one command and returns its wall time and rusage.
+// measure runs one command and returns its wall time and rusage. The
+// command runs under GNU time, whose report gives its peak RSS: the
+// rusage a parent reads for a child started the way os/exec starts it
+// (vfork, then exec) counts the parent's own peak, so in Maxrss the
+// benchmark process's memory would hide the command's.
 func measure(b *testing.B, e env, name string, args ...string) (time.Duration, *syscall.Rusage, string) {
 	b.Helper()
-	cmd := exec.Command(name, args...)
+	gnuTime := "/usr/bin/time"
+	if _, err := os.Stat(gnuTime); err != nil {
+		b.Fatalf("make bench needs GNU time (apt-get install time) for peak memory: %v", err)
+	}
+	report, err := os.CreateTemp("", "sealyard-bench-rss-*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	report.Close()
+	defer os.Remove(report.Name())
+	cmd := exec.Command(gnuTime, append([]string{"-f", "%M", "-o", report.Name(), name}, args...)...)
 	cmd.Env = e.vars
 	cmd.Stdin = strings.NewReader(e.stdin)
 	var out strings.Builder
@@ -127,7 +142,22 @@ func measure(b *testing.B, e env, name string, args ...string) (time.Duration, *
 	if err := cmd.Run(); err != nil {
 		b.Fatalf("%s %s: %v\n%s\n%s", filepath.Base(name), strings.Join(args, " "), err, out.String(), errOut.String())
 	}
-	return time.Since(start), cmd.ProcessState.SysUsage().(*syscall.Rusage), out.String()
+	wall := time.Since(start)
+	ru := *cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	data, err := os.ReadFile(report.Name())
+	if err != nil {
+		b.Fatal(err)
+	}
+	lines := strings.Fields(string(data))
+	if len(lines) == 0 {
+		b.Fatalf("GNU time reported nothing for %s", name)
+	}
+	kb, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+	if err != nil {
+		b.Fatalf("GNU time's report %q: %v", data, err)
+	}
+	ru.Maxrss = kb
+	return wall, &ru, out.String()
 }
 
 // BenchmarkRunVsChain times sealyard run (build skipped: the source is the
@@ -317,10 +347,10 @@ func BenchmarkSBOM(b *testing.B) {
 	}
 	contenders := []contender{
 		{"sealyard sbom", func(img, out string) []string {
-			return []string{"sbom", "docker-archive:" + img, "--progress", "quiet", "-o", "cyclonedx-json=" + out}
+			return []string{"sbom", "docker-archive:" + img, "-o", "cyclonedx-json=" + out}
 		}, sealyard},
 		{"sealyard sbom (stereoscope)", func(img, out string) []string {
-			return []string{"sbom", "docker-archive:" + img, "--progress", "quiet", "--catalog-source", "stereoscope", "-o", "cyclonedx-json=" + out}
+			return []string{"sbom", "docker-archive:" + img, "--catalog-source", "stereoscope", "-o", "cyclonedx-json=" + out}
 		}, sealyard},
 		{"syft", func(img, out string) []string {
 			return []string{"docker-archive:" + img, "-q", "-o", "cyclonedx-json=" + out}
@@ -362,4 +392,123 @@ func BenchmarkSBOM(b *testing.B) {
 		b.ReportMetric(ours.wall.Seconds()/tr.wall.Seconds(), metric+"-wall/trivy")
 	}
 	_ = size
+}
+
+// sizedImage is a docker save tarball of the reference image's Debian
+// base with copies of the four peer programs added (as
+// /usr/local/bin/NAME-N) until the tarball passes mb megabytes.
+func sizedImage(b *testing.B, mb int64) string {
+	b.Helper()
+	tools := []peers.Tool{peers.Crane, peers.Syft, peers.Grype, peers.Cosign}
+	parts := []string{"bench-sized-v1", runtime.Version(), fmt.Sprint(mb)}
+	parts = append(parts, basePackages...)
+	var bins []string
+	for _, tl := range tools {
+		bins = append(bins, tl.Path(b))
+		parts = append(parts, tl.Package, tl.Version(b))
+	}
+	rootfs := debian.Rootfs(b, basePackages...)
+	dir := fixturecache.Dir(b, "bench-sized", fixturecache.Key(parts...), func(dir string) error {
+		binDir := filepath.Join(dir, "bin")
+		if err := os.MkdirAll(binDir, 0o755); err != nil {
+			return err
+		}
+		out := filepath.Join(dir, "image.tar")
+		for n := 0; ; n++ {
+			bin := bins[n%len(bins)]
+			data, err := os.ReadFile(bin)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(binDir, fmt.Sprintf("%s-%d", filepath.Base(bin), n)), data, 0o755); err != nil {
+				return err
+			}
+			a, err := build.Build(context.Background(),
+				[]build.Source{build.Directory(rootfs, "/"), build.Directory(binDir, "/usr/local/bin")},
+				build.WithPlatforms(v1.Platform{OS: "linux", Architecture: "amd64"}),
+				build.WithCreated(time.Unix(1700000000, 0)))
+			if err != nil {
+				return err
+			}
+			os.Remove(out)
+			if err := image.Write(context.Background(), a, "docker-archive:"+out); err != nil {
+				return err
+			}
+			if fi, err := os.Stat(out); err != nil || fi.Size() >= mb<<20 {
+				break
+			}
+		}
+		return os.RemoveAll(binDir)
+	})
+	return filepath.Join(dir, "image.tar")
+}
+
+// BenchmarkLinearCost runs sealyard sbom on generated images of about 50,
+// 200 and 800 MB (the reference image's Debian base and real Go programs)
+// and prints wall time, CPU time and peak RSS per image and per MB: time
+// should grow with the bytes, memory with the largest file and the SBOM,
+// not with the image.
+func BenchmarkLinearCost(b *testing.B) {
+	work := b.TempDir()
+	sealyard := filepath.Join(work, "sealyard")
+	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+	e := env{vars: slices.Clip(append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000"))}
+	reps := max(b.N, 3)
+	fmt.Printf("\nsealyard sbom on generated images, %d runs each, medians, %d CPUs\n", reps, runtime.NumCPU())
+	fmt.Printf("%-10s %8s %9s %9s %10s %10s %12s %10s\n", "target", "tarball", "wall", "CPU", "peak RSS", "s / 100MB", "largest file", "packages")
+	var first float64
+	for _, mb := range []int64{50, 200, 800} {
+		img := sizedImage(b, mb)
+		fi, err := os.Stat(img)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := os.ReadFile(img); err != nil {
+			b.Fatal(err)
+		}
+		var ss []sample
+		var doc string
+		for r := 0; r < reps; r++ {
+			doc = filepath.Join(work, fmt.Sprintf("sized-%d.syft.json", mb))
+			wall, ru, _ := measure(b, e, sealyard, "sbom", "docker-archive:"+img, "-o", "syft-json="+doc)
+			ss = append(ss, sample{wall, time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Maxrss * 1024})
+		}
+		m := median(ss)
+		largest, pkgs := largestFile(b, doc)
+		per := m.wall.Seconds() / (float64(fi.Size()) / (100 << 20))
+		if first == 0 {
+			first = per
+		}
+		fmt.Printf("%-10s %5.0f MB %9s %9s %7.0f MB %10.2f %9.0f MB %10d\n", fmt.Sprintf("%d MB", mb), float64(fi.Size())/(1<<20),
+			m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond), float64(m.rss)/(1<<20), per, float64(largest)/(1<<20), pkgs)
+		b.ReportMetric(m.wall.Seconds(), fmt.Sprintf("%dMB-s", mb))
+		b.ReportMetric(float64(m.rss)/(1<<20), fmt.Sprintf("%dMB-rss-MB", mb))
+	}
+}
+
+// largestFile reads a syft JSON document: its largest file and package count.
+func largestFile(b *testing.B, doc string) (int64, int) {
+	b.Helper()
+	data, err := os.ReadFile(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var d struct {
+		Artifacts []json.RawMessage `json:"artifacts"`
+		Files     []struct {
+			Metadata struct {
+				Size int64 `json:"size"`
+			} `json:"metadata"`
+		} `json:"files"`
+	}
+	if err := json.Unmarshal(data, &d); err != nil {
+		b.Fatal(err)
+	}
+	var largest int64
+	for _, f := range d.Files {
+		largest = max(largest, f.Metadata.Size)
+	}
+	return largest, len(d.Artifacts)
 }
