@@ -357,7 +357,7 @@ func BenchmarkSBOM(b *testing.B) {
 		}, syft},
 		{"trivy", func(img, out string) []string {
 			return []string{"image", "--input", img, "--quiet", "--format", "cyclonedx", "--output", out,
-				"--cache-dir", filepath.Join(out+".cache"), "--skip-db-update", "--skip-java-db-update", "--offline-scan"}
+				"--cache-dir", filepath.Join(out + ".cache"), "--skip-db-update", "--skip-java-db-update", "--offline-scan"}
 		}, trivy},
 	}
 	reps := max(b.N, 5)
