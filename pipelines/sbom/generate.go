@@ -2,8 +2,10 @@ package sbom
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -301,6 +303,13 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		Alias:     source.Alias{Name: o.name, Version: digest.String()},
 	})
 	cfg := Config(o.toolVersion).WithParallelism(o.parallelism)
+	cat, onePass := simg.FileCatalog.(*catalog)
+	onePass = onePass && slices.Equal(cfg.Files.Hashers, []crypto.Hash{crypto.SHA256})
+	files := cfg.Files
+	if onePass {
+		// The digests were taken as the layers were read.
+		cfg = cfg.WithFilesConfig(cfg.Files.WithHashers())
+	}
 	sctx, err := withLicenseScanner(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("cataloging: %w", err)
@@ -312,6 +321,12 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	res, err := src.FileResolver(source.SquashedScope)
 	if err != nil {
 		return nil, fmt.Errorf("reading image files: %w", err)
+	}
+	if onePass {
+		if err := fileDigestsFromStream(s, res, cat); err != nil {
+			return nil, fmt.Errorf("file digests: %w", err)
+		}
+		recordFilesConfig(s, files)
 	}
 	correctVendoredSymbols(s, res)
 	redactSource(s, o.redact)

@@ -5,12 +5,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"reflect"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -22,6 +25,11 @@ import (
 	"github.com/anchore/stereoscope/pkg/filetree"
 	"github.com/anchore/stereoscope/pkg/filetree/filenode"
 	stimage "github.com/anchore/stereoscope/pkg/image"
+	"github.com/anchore/syft/syft/artifact"
+	"github.com/anchore/syft/syft/cataloging/filecataloging"
+	syftfile "github.com/anchore/syft/syft/file"
+	"github.com/anchore/syft/syft/pkg"
+	syftsbom "github.com/anchore/syft/syft/sbom"
 )
 
 // The one-pass image source. stereoscope (syft's image library)
@@ -111,32 +119,48 @@ func (s *contentStore) close() error {
 }
 
 // keep stores a file's contents (head, then the rest of r, size bytes in
-// all) and returns the opener of the stored copy.
-func (s *contentStore) keep(head []byte, r io.Reader, size int64) (file.Opener, error) {
+// all) and returns the opener of the stored copy and the contents'
+// SHA-256.
+func (s *contentStore) keep(head []byte, r io.Reader, size int64) (file.Opener, string, error) {
+	h := sha256.New()
+	h.Write(head)
+	r = io.TeeReader(r, h)
 	if size <= memContentMax && s.memUsed.Add(size) <= memContentBudget {
 		buf := make([]byte, size)
 		n := copy(buf, head)
 		if _, err := io.ReadFull(r, buf[n:]); err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return func() (io.ReadCloser, error) { return nopReadSeekCloser{bytes.NewReader(buf)}, nil }, nil
+		return func() (io.ReadCloser, error) { return nopReadSeekCloser{bytes.NewReader(buf)}, nil }, hex.EncodeToString(h.Sum(nil)), nil
 	}
 	f, err := s.spillFile()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	off := s.next.Add(size) - size
 	w := io.NewOffsetWriter(f, off)
 	if _, err := w.Write(head); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if n, err := io.CopyN(w, r, size-int64(len(head))); err != nil {
-		return nil, fmt.Errorf("keeping file contents (%d of %d bytes): %w", n+int64(len(head)), size, err)
+	buf := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(buf)
+	if n, err := io.CopyBuffer(w, io.LimitReader(r, size-int64(len(head))), *buf); err != nil || n != size-int64(len(head)) {
+		if err == nil {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, "", fmt.Errorf("keeping file contents (%d of %d bytes): %w", n+int64(len(head)), size, err)
 	}
 	return func() (io.ReadCloser, error) {
 		return nopReadSeekCloser{io.NewSectionReader(f, off, size)}, nil
-	}, nil
+	}, hex.EncodeToString(h.Sum(nil)), nil
 }
+
+// copyBuffers are the buffers contents are copied to the spill file
+// through: large writes, few system calls.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
+// emptySHA256 is the SHA-256 of no bytes.
+const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 // nopReadSeekCloser serves stored contents: syft's binary catalogers use
 // io.ReaderAt and io.Seeker when a reader has them instead of reading the
@@ -166,16 +190,30 @@ type catalog struct {
 	mu     sync.RWMutex
 	layer  map[file.ID]*stimage.Layer
 	opener map[file.ID]file.Opener
+	// sha256 holds the SHA-256 (hex) of each regular file's contents,
+	// taken as the contents were kept: the file digests syft would
+	// otherwise compute by reading every package-owned file again.
+	sha256 map[file.ID]string
 }
 
 func newCatalog() *catalog {
-	return &catalog{Index: filetree.NewIndex(), layer: map[file.ID]*stimage.Layer{}, opener: map[file.ID]file.Opener{}}
+	return &catalog{Index: filetree.NewIndex(), layer: map[file.ID]*stimage.Layer{}, opener: map[file.ID]file.Opener{}, sha256: map[file.ID]string{}}
 }
 
-func (c *catalog) add(id file.ID, l *stimage.Layer, o file.Opener) {
+func (c *catalog) add(id file.ID, l *stimage.Layer, o file.Opener, sum string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.layer[id], c.opener[id] = l, o
+	if sum != "" {
+		c.sha256[id] = sum
+	}
+}
+
+func (c *catalog) digestOf(id file.ID) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	d, ok := c.sha256[id]
+	return d, ok
 }
 
 func (c *catalog) remove(ref file.Reference) {
@@ -186,6 +224,7 @@ func (c *catalog) remove(ref file.Reference) {
 	defer c.mu.Unlock()
 	delete(c.layer, ref.ID())
 	delete(c.opener, ref.ID())
+	delete(c.sha256, ref.ID())
 }
 
 func (c *catalog) openerOf(id file.ID) file.Opener {
@@ -411,10 +450,11 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 			return err
 		}
 		var opener file.Opener
+		var sum string
 		var preAdoption *file.Metadata
 		if metadata.Type == file.TypeHardLink {
 			original := metadata
-			if opener = adoptHardLink(tree, cat, &metadata); opener != nil {
+			if opener, sum = adoptHardLink(tree, cat, &metadata); opener != nil {
 				preAdoption = &original
 			}
 		}
@@ -425,7 +465,7 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 			}
 			// As stereoscope: an adopted hard link that collides with
 			// an earlier entry is indexed from its own header.
-			metadata, opener = *preAdoption, nil
+			metadata, opener, sum = *preAdoption, nil, ""
 			if ref, err = builder.Add(metadata); err != nil {
 				return err
 			}
@@ -435,14 +475,14 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 		if opener == nil {
 			switch {
 			case hdr.Size == 0:
-				opener = emptyOpener
+				opener, sum = emptyOpener, emptySHA256
 			default:
-				if opener, err = store.keep(head[:n], tr, hdr.Size); err != nil {
+				if opener, sum, err = store.keep(head[:n], tr, hdr.Size); err != nil {
 					return readErr(counted, err)
 				}
 			}
 		}
-		cat.add(ref.ID(), sl, opener)
+		cat.add(ref.ID(), sl, opener, sum)
 	}
 	sl.SearchContext = filetree.NewSearchContext(sl.Tree, cat)
 	return nil
@@ -478,25 +518,27 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // adoptHardLink describes a hard link as the file it names in the same
-// layer and returns that file's opener, or nil when it names none (a
-// malformed archive; the entry keeps its own header). stereoscope's rule.
-func adoptHardLink(ft filetree.Reader, cat *catalog, metadata *file.Metadata) file.Opener {
+// layer and returns that file's opener and digest, or a nil opener when
+// it names none (a malformed archive; the entry keeps its own header).
+// stereoscope's rule.
+func adoptHardLink(ft filetree.Reader, cat *catalog, metadata *file.Metadata) (file.Opener, string) {
 	linkPath := file.Path(path.Clean(file.DirSeparator + metadata.LinkDestination))
 	if metadata.LinkDestination == "" || linkPath == file.Path(file.DirSeparator) {
-		return nil
+		return nil, ""
 	}
 	exists, res, err := ft.File(linkPath)
 	if err != nil || !exists || res == nil || res.Reference == nil {
-		return nil
+		return nil, ""
 	}
 	target, err := cat.Get(*res.Reference)
 	if err != nil || target.Type == file.TypeDirectory || target.Type == file.TypeHardLink {
-		return nil
+		return nil, ""
 	}
 	opener := cat.openerOf(res.ID())
 	if opener == nil {
-		return nil
+		return nil, ""
 	}
+	sum, _ := cat.digestOf(res.ID())
 	metadata.FileInfo = file.ManualInfo{
 		NameValue:    path.Base(metadata.Path),
 		SizeValue:    target.Size(),
@@ -507,7 +549,7 @@ func adoptHardLink(ft filetree.Reader, cat *catalog, metadata *file.Metadata) fi
 	metadata.MIMEType = target.MIMEType
 	metadata.Type = target.Type
 	metadata.LinkDestination = target.LinkDestination
-	return opener
+	return opener, sum
 }
 
 // removeEarlierEntry removes what an earlier entry of the layer put at
@@ -546,4 +588,73 @@ func hasNonDirAncestor(ft filetree.Reader, p file.Path) bool {
 		}
 	}
 	return false
+}
+
+// fileDigestsFromStream gives s the file digests syft's digest task
+// would (the task is off when the image was read in one pass): the
+// SHA-256 of every regular file a package owns or is found at, looked up
+// through the same resolver, taken from the catalog instead of read again.
+func fileDigestsFromStream(s *syftsbom.SBOM, res syftfile.Resolver, cat *catalog) error {
+	var coords syftfile.CoordinateSet
+	for _, r := range s.Relationships {
+		if r.Type != artifact.ContainsRelationship {
+			continue
+		}
+		if _, ok := r.From.(pkg.Package); !ok {
+			continue
+		}
+		if c, ok := r.To.(syftfile.Coordinates); ok {
+			coords.Add(c)
+		}
+	}
+	for p := range s.Artifacts.Packages.Enumerate() {
+		coords.Add(p.Locations.CoordinateSet().ToSlice()...)
+	}
+	seen := map[syftfile.Coordinates]bool{}
+	for _, c := range coords.ToSlice() {
+		locs, err := res.FilesByPath(c.FullNestedPath())
+		if err != nil {
+			return fmt.Errorf("unable to get file locations for path %q: %w", c.FullNestedPath(), err)
+		}
+		for _, l := range locs {
+			if seen[l.Coordinates] {
+				continue
+			}
+			seen[l.Coordinates] = true
+			meta, err := res.FileMetadataByLocation(l)
+			if err != nil || meta.Type != file.TypeRegular {
+				continue
+			}
+			ref := l.Reference()
+			sum, ok := cat.digestOf(ref.ID())
+			if !ok {
+				return fmt.Errorf("no digest kept for %s", l.RealPath)
+			}
+			if s.Artifacts.FileDigests == nil {
+				s.Artifacts.FileDigests = map[syftfile.Coordinates][]syftfile.Digest{}
+			}
+			s.Artifacts.FileDigests[l.Coordinates] = []syftfile.Digest{{Algorithm: "sha256", Value: sum}}
+		}
+	}
+	return nil
+}
+
+// recordFilesConfig puts files back as the file cataloging configuration
+// s's descriptor records: the digests are syft's, taken in the stream
+// rather than by syft's task, and the audit trail says what produced the
+// document's digests. The trail is syft's unexported type; only its
+// exported Files field is set.
+func recordFilesConfig(s *syftsbom.SBOM, files filecataloging.Config) {
+	cur := reflect.ValueOf(s.Descriptor.Configuration)
+	if !cur.IsValid() || cur.Kind() != reflect.Struct {
+		return
+	}
+	v := reflect.New(cur.Type()).Elem()
+	v.Set(cur)
+	f := v.FieldByName("Files")
+	if !f.IsValid() || !f.CanSet() || f.Type() != reflect.TypeOf(files) {
+		return
+	}
+	f.Set(reflect.ValueOf(files))
+	s.Descriptor.Configuration = v.Interface()
 }
