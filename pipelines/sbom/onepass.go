@@ -388,8 +388,32 @@ func squash(layers []*stimage.Layer, cat *catalog) error {
 	return nil
 }
 
-// readLayer indexes one layer's tar stream and keeps its files' contents.
+// indexBudget is how many entries of one layer are indexed in the first
+// pass. A layer with more is only counted from there on (its index so
+// far dropped): past the entry limit it is refused having cost the
+// memory of this many entries, not of the limit's; within the limit it
+// is read a second time and indexed whole.
+var indexBudget = 50_000
+
+// errOverBudget says a layer has more entries than indexBudget (and no
+// more than the limit): it needs a pass without budget.
+var errOverBudget = errors.New("layer over the index budget")
+
+// readLayer indexes one layer's tar stream and keeps its files' contents:
+// one pass, two for a layer of more than indexBudget entries.
 func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog, store *contentStore, o *options) error {
+	err := readLayerPass(ctx, l, sl, cat, store, o, indexBudget)
+	if errors.Is(err, errOverBudget) {
+		sl.Metadata.Size = 0
+		err = readLayerPass(ctx, l, sl, cat, store, o, 0)
+	}
+	return err
+}
+
+// readLayerPass reads the layer once, indexing up to budget entries (0:
+// all). Past the budget it drops what it indexed, counts the rest, and
+// returns errOverBudget if the layer is within the limits.
+func readLayerPass(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog, store *contentStore, o *options, budget int) error {
 	gl := fastGzipLayer{Layer: l, maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}
 	if gl.maxBytes <= 0 {
 		gl.maxBytes = DefaultMaxLayerBytes
@@ -415,12 +439,21 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 	head := make([]byte, mimeReadLimit)
 	var entries int
 	var declared int64
+	var added []file.Reference
+	overBudget := false
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			// What follows the tar's end is read too: it counts against
+			// the limit (a small tar, then gigabytes of zeros), and the
+			// blob's digest and the gzip checksum are only checked at
+			// the end of the stream.
+			if _, err := io.Copy(io.Discard, counted); err != nil {
+				return readErr(counted, err)
+			}
 			break
 		}
 		if err != nil {
@@ -438,6 +471,18 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 			return fmt.Errorf("%w: %s holds more than %d files", ErrLayerLimit, what, gl.maxEntries)
 		case hdr.Size < 0 || declared > gl.maxBytes || declared < 0:
 			return fmt.Errorf("%w: the files of %s declare more than %d bytes uncompressed (at %q, a file of %d bytes)", ErrLayerLimit, what, gl.maxBytes, hdr.Name, hdr.Size)
+		}
+
+		if budget > 0 && entries > budget && !overBudget {
+			overBudget = true
+			for _, ref := range added {
+				cat.remove(ref)
+			}
+			added, tree, builder = nil, nil, nil
+			sl.Tree = nil
+		}
+		if overBudget {
+			continue
 		}
 
 		n, err := io.ReadFull(tr, head)
@@ -483,6 +528,12 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 			}
 		}
 		cat.add(ref.ID(), sl, opener, sum)
+		if budget > 0 {
+			added = append(added, *ref)
+		}
+	}
+	if overBudget {
+		return errOverBudget
 	}
 	sl.SearchContext = filetree.NewSearchContext(sl.Tree, cat)
 	return nil

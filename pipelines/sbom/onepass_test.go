@@ -155,8 +155,15 @@ func TestOnePassMatchesStereoscope(t *testing.T) {
 		"layers-links-whiteouts": edgeCaseImage(t),
 	}
 	epoch := time.Unix(1700000000, 0)
+	// A layer of more entries than the index budget is read twice; the
+	// edge-case image's layers all are, with a budget of 5.
+	images["layers-links-whiteouts, read twice"] = images["layers-links-whiteouts"]
 	for name, img := range images {
 		t.Run(name, func(t *testing.T) {
+			if strings.HasSuffix(name, "read twice") {
+				defer func(b int) { indexBudget = b }(indexBudget)
+				indexBudget = 5
+			}
 			ctx := context.Background()
 			one, err := Generate(ctx, img, WithName("fixture"))
 			if err != nil {
