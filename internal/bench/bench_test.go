@@ -33,21 +33,26 @@ import (
 // programs: enough for the dpkg cataloger to have work.
 var basePackages = append([]string{"libc6", "libssl3", "openssl", "ca-certificates", "bash", "coreutils", "perl-base", "libsqlite3-0"}, debian.SmallBase...)
 
+// baseAndPrograms returns what the bench images are made of, the Debian
+// root and the peer programs, with the fixture key of an image made of
+// them (keyParts first).
+func baseAndPrograms(b *testing.B, tools []peers.Tool, keyParts ...string) (rootfs string, bins []string, key string) {
+	b.Helper()
+	parts := append(slices.Clone(keyParts), basePackages...)
+	for _, tl := range tools {
+		bins = append(bins, tl.Path(b))
+		parts = append(parts, tl.Package, tl.Version(b))
+	}
+	return debian.Rootfs(b, basePackages...), bins, fixturecache.Key(parts...)
+}
+
 // referenceImage is a docker save tarball of a Debian base with four real
 // Go programs (syft, grype, cosign, crane) in /usr/local/bin, cached by
 // its inputs. It is well over 100 MB.
 func referenceImage(b *testing.B) (string, int64) {
 	b.Helper()
-	tools := []peers.Tool{peers.Syft, peers.Grype, peers.Cosign, peers.Crane}
-	parts := []string{"bench-image-v1", runtime.Version()}
-	parts = append(parts, basePackages...)
-	var bins []string
-	for _, tl := range tools {
-		bins = append(bins, tl.Path(b))
-		parts = append(parts, tl.Package, tl.Version(b))
-	}
-	rootfs := debian.Rootfs(b, basePackages...)
-	dir := fixturecache.Dir(b, "bench-image", fixturecache.Key(parts...), func(dir string) error {
+	rootfs, bins, key := baseAndPrograms(b, []peers.Tool{peers.Syft, peers.Grype, peers.Cosign, peers.Crane}, "bench-image-v1", runtime.Version())
+	dir := fixturecache.Dir(b, "bench-image", key, func(dir string) error {
 		binDir := filepath.Join(dir, "bin")
 		if err := os.MkdirAll(binDir, 0o755); err != nil {
 			return err
@@ -399,16 +404,8 @@ func BenchmarkSBOM(b *testing.B) {
 // /usr/local/bin/NAME-N) until the tarball passes mb megabytes.
 func sizedImage(b *testing.B, mb int64) string {
 	b.Helper()
-	tools := []peers.Tool{peers.Crane, peers.Syft, peers.Grype, peers.Cosign}
-	parts := []string{"bench-sized-v1", runtime.Version(), fmt.Sprint(mb)}
-	parts = append(parts, basePackages...)
-	var bins []string
-	for _, tl := range tools {
-		bins = append(bins, tl.Path(b))
-		parts = append(parts, tl.Package, tl.Version(b))
-	}
-	rootfs := debian.Rootfs(b, basePackages...)
-	dir := fixturecache.Dir(b, "bench-sized", fixturecache.Key(parts...), func(dir string) error {
+	rootfs, bins, key := baseAndPrograms(b, []peers.Tool{peers.Crane, peers.Syft, peers.Grype, peers.Cosign}, "bench-sized-v1", runtime.Version(), fmt.Sprint(mb))
+	dir := fixturecache.Dir(b, "bench-sized", key, func(dir string) error {
 		binDir := filepath.Join(dir, "bin")
 		if err := os.MkdirAll(binDir, 0o755); err != nil {
 			return err
