@@ -307,6 +307,7 @@ func readOnePass(ctx context.Context, img v1.Image, o *options, store *contentSt
 		}()
 	}
 	wg.Wait()
+	// The layer that failed, not the ones its failure cancelled.
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, fmt.Errorf("failed to read layer=%q: %w", layers[i].Metadata.Digest, err)
@@ -314,11 +315,6 @@ func readOnePass(ctx context.Context, img v1.Image, o *options, store *contentSt
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
-	}
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
-		}
 	}
 
 	if err := squash(layers, cat); err != nil {
@@ -329,9 +325,10 @@ func readOnePass(ctx context.Context, img v1.Image, o *options, store *contentSt
 		return nil, err
 	}
 	si := &stimage.Image{Metadata: meta, Layers: layers, FileCatalog: cat}
-	si.SquashedSearchContext = layers[len(layers)-1].SquashedSearchContext
 	if len(layers) == 0 {
 		si.SquashedSearchContext = filetree.NewSearchContext(filetree.New(), cat)
+	} else {
+		si.SquashedSearchContext = layers[len(layers)-1].SquashedSearchContext
 	}
 	for _, l := range layers {
 		si.Metadata.Size += l.Metadata.Size
