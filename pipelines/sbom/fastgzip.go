@@ -74,11 +74,15 @@ func (l fastGzipLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	what := "layer"
+	return newLimitedReader(rc, l.name(), l.maxBytes, l.maxEntries), nil
+}
+
+// name is how errors name the layer.
+func (l fastGzipLayer) name() string {
 	if d, err := l.Digest(); err == nil {
-		what = "layer " + d.String()
+		return "layer " + d.String()
 	}
-	return newLimitedReader(rc, what, l.maxBytes, l.maxEntries), nil
+	return "layer"
 }
 
 func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {

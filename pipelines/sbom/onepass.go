@@ -411,17 +411,8 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 // all). Past the budget it drops what it indexed, counts the rest, and
 // returns errOverBudget if the layer is within the limits.
 func readLayerPass(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog, store *contentStore, o *options, budget int) error {
-	gl := fastGzipLayer{Layer: l, maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}
-	if gl.maxBytes <= 0 {
-		gl.maxBytes = DefaultMaxLayerBytes
-	}
-	if gl.maxEntries <= 0 {
-		gl.maxEntries = DefaultMaxLayerEntries
-	}
-	what := "layer"
-	if d, err := l.Digest(); err == nil {
-		what = "layer " + d.String()
-	}
+	gl := fastGzipImage{maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}.layer(l)
+	what := gl.name()
 	rc, err := gl.uncompressed()
 	if err != nil {
 		return err
