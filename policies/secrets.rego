@@ -45,3 +45,37 @@ label_is_secret(_, _, val) if {
 	some p in lib.settings.secrets.value_patterns
 	regex.match(p, val)
 }
+
+# SY-SEC-003: a credential in a file of the image, found by the gitleaks
+# rules in any layer. A file a later layer deletes or overwrites is still in
+# the image: anyone who pulls it can read the layer. Findings an allow-list
+# accepts (allowed) do not deny. Messages say where, never what.
+deny contains v if {
+	lib.settings.secrets.files == "deny"
+	some v in file_findings
+}
+
+warn contains v if {
+	lib.settings.secrets.files == "warn"
+	some v in file_findings
+}
+
+file_findings contains v if {
+	some f in input.secrets.findings
+	object.get(f, "allowed", "") == ""
+	v := {
+		"rule": "SY-SEC-003",
+		"title": "Credential in an image file",
+		"msg": sprintf("gitleaks rule %s (%s) matched %s line %d%s%s; remove the credential from the build, rotate it and rebuild (deleting it in a later layer leaves it in the image); fingerprint %s", [f.rule, f.description, f.file, f.line, layer_text(f), status_text(f), f.fingerprint]),
+	}
+}
+
+layer_text(f) := sprintf(" in layer %d of the %s image", [f.layer.index, f.platform]) if {
+	f.layer
+} else := ""
+
+status_text(f) := ", deleted by a later layer but still in the image" if {
+	f.status == "deleted"
+} else := ", overwritten by a later layer but still in the image" if {
+	f.status == "shadowed"
+} else := ""

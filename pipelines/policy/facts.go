@@ -127,6 +127,11 @@ func (in *Input) AddSBOM(platform string, pkgs []facts.SBOMPackage) {
 	}
 }
 
+// AddSecrets records the secrets scan of the image.
+func (in *Input) AddSecrets(r *facts.SecretsReport) {
+	in.Secrets = &SecretsFacts{Scanned: true, RuleSet: r.RuleSet, Findings: append([]facts.SecretFinding(nil), r.Findings...)}
+}
+
 // AddFindings records one platform's scan report.
 func (in *Input) AddFindings(platform string, r *facts.Report) {
 	for _, f := range r.Findings {

@@ -19,7 +19,16 @@ type Input struct {
 	Provenance Provenance      `json:"provenance"`
 	VEX        VEXFacts        `json:"vex"`
 	Exceptions ExceptionFacts  `json:"exceptions"`
+	Secrets    *SecretsFacts   `json:"secrets,omitempty"`
 	Digests    Digests         `json:"digests"`
+}
+
+// SecretsFacts are the credentials found in the image's layers. Each
+// finding says where a credential is, never what it is.
+type SecretsFacts struct {
+	Scanned  bool                  `json:"scanned"`
+	RuleSet  string                `json:"rule_set"`
+	Findings []facts.SecretFinding `json:"findings"`
 }
 
 // Image describes the image being gated.
@@ -167,6 +176,9 @@ func (in *Input) normalize() {
 	}
 	if in.Exceptions.Expired == nil {
 		in.Exceptions.Expired = []ExceptionFact{}
+	}
+	if in.Secrets != nil && in.Secrets.Findings == nil {
+		in.Secrets.Findings = []facts.SecretFinding{}
 	}
 	sort.Strings(in.Image.Platforms)
 	sort.Strings(in.SBOM.Platforms)

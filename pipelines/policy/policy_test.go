@@ -483,3 +483,25 @@ func TestOneViolationPerUpgrade(t *testing.T) {
 		t.Fatalf("with one advisory waived: %s %+v", d.Decision, d.Violations)
 	}
 }
+
+// Credentials found in image files (the secrets stage) deny through
+// SY-SEC-003, one violation each, and the input that carries them passes
+// the input schema; an allowed one does not deny.
+func TestSecretFindingsDeny(t *testing.T) {
+	layer := &facts.SecretLayer{Index: 1, Digest: "sha256:" + strings.Repeat("a", 64), DiffID: "sha256:" + strings.Repeat("b", 64)}
+	in := input()
+	in.AddSecrets(&facts.SecretsReport{RuleSet: "gitleaks v8.30.1 default rules", Findings: []facts.SecretFinding{
+		{Rule: "github-pat", Description: "GitHub Personal Access Token", File: "/etc/app.env", Line: 3, Column: 7, Fingerprint: "/etc/app.env:github-pat:3", Status: facts.SecretDeleted, Platform: "linux/amd64", Layer: layer},
+		{Rule: "private-key", Description: "Private Key", File: "/srv/key.pem", Line: 1, Column: 1, Fingerprint: "/srv/key.pem:private-key:1", Status: facts.SecretPresent, Platform: "linux/amd64", Layer: layer},
+		{Rule: "aws-access-token", Description: "AWS", File: "/testdata/x", Line: 1, Column: 1, Fingerprint: "/testdata/x:aws-access-token:1", Status: facts.SecretPresent, Platform: "linux/amd64", Layer: layer, Allowed: "path testdata/**"},
+	}})
+	d := gate(t, engine(t), in)
+	if got := strings.Join(rules(d.Violations), ","); d.Decision != "deny" || got != "SY-SEC-003,SY-SEC-003" {
+		t.Fatalf("decision %s, violations %v", d.Decision, got)
+	}
+	for _, v := range d.Violations {
+		if !strings.Contains(v.Message, "layer 1 of the linux/amd64 image") {
+			t.Errorf("the message does not place the credential: %s", v.Message)
+		}
+	}
+}

@@ -14,10 +14,27 @@ import (
 	"github.com/zricethezav/gitleaks/v8/detect"
 	"github.com/zricethezav/gitleaks/v8/logging"
 	"github.com/zricethezav/gitleaks/v8/sources"
+
+	"github.com/sealyard/sealyard/pipelines/facts"
 )
 
-// Schema identifies the secrets report format (schemas/secrets.schema.json).
-const Schema = "sealyard.dev/secrets/v1"
+// The report's types are plain types of the facts package, so the gate,
+// reports and attestations read them without linking gitleaks.
+type (
+	Status  = facts.SecretStatus
+	Layer   = facts.SecretLayer
+	Finding = facts.SecretFinding
+	Report  = facts.SecretsReport
+	Counts  = facts.SecretCounts
+)
+
+// Finding statuses and the report's schema.
+const (
+	Present  = facts.SecretPresent
+	Deleted  = facts.SecretDeleted
+	Shadowed = facts.SecretShadowed
+	Schema   = facts.SecretsSchema
+)
 
 // RuleSet names the rules findings come from.
 const RuleSet = "gitleaks v8.30.1 default rules"
@@ -26,78 +43,6 @@ const RuleSet = "gitleaks v8.30.1 default rules"
 // handles any size, but a file larger than this in a source tree or a
 // layer is data, not configuration.
 const DefaultMaxFileBytes = 10 << 20
-
-// Status says whether a finding's file is still in the image's file
-// system.
-type Status string
-
-const (
-	// Present: the file is in the final file system (and always for
-	// source trees).
-	Present Status = "present"
-	// Deleted: a later layer deletes the file (a whiteout), but the layer
-	// that holds it is still in the image.
-	Deleted Status = "deleted"
-	// Shadowed: a later layer writes another entry at the same path.
-	Shadowed Status = "shadowed"
-)
-
-// Layer locates a finding in an image.
-type Layer struct {
-	Index  int    `json:"index"`
-	Digest string `json:"digest"`
-	DiffID string `json:"diff_id"`
-}
-
-// Finding is one credential. It holds where the credential is and which
-// rule found it, never the credential, the match or the line.
-type Finding struct {
-	Rule        string `json:"rule"`
-	Description string `json:"description"`
-	File        string `json:"file"`
-	Line        int    `json:"line"`
-	Column      int    `json:"column"`
-	// Fingerprint is gitleaks' global fingerprint: file:rule:line.
-	Fingerprint string `json:"fingerprint"`
-	Status      Status `json:"status"`
-	Platform    string `json:"platform,omitempty"`
-	Layer       *Layer `json:"layer,omitempty"`
-	// Allowed names the allow-list entry that accepts the finding; an
-	// allowed finding is reported and never denies.
-	Allowed string `json:"allowed,omitempty"`
-}
-
-// Report is the result of one scan.
-type Report struct {
-	Schema   string    `json:"schema"`
-	Target   string    `json:"target"`
-	Kind     string    `json:"kind"` // "tree" or "image"
-	RuleSet  string    `json:"rule_set"`
-	Rules    int       `json:"rules"`
-	Scanned  Counts    `json:"scanned"`
-	Findings []Finding `json:"findings"`
-}
-
-// Counts says how much was read.
-type Counts struct {
-	Files int   `json:"files"`
-	Bytes int64 `json:"bytes"`
-	// Skipped counts files not read: over the size limit, or not
-	// regular files.
-	Skipped int `json:"skipped"`
-	Layers  int `json:"layers,omitempty"`
-}
-
-// Denying returns the findings no allow-list entry accepts.
-func (r *Report) Denying() []Finding {
-	var out []Finding
-	for _, f := range r.Findings {
-		if f.Allowed == "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
 
 // Options tune a scan.
 type Options struct {
