@@ -102,3 +102,30 @@ func parseIgnore(data []byte) AllowList {
 	}
 	return a
 }
+
+// DefaultAllowFiles are read from the working directory when present and
+// no allow-list is named: sealyard's own, and gitleaks' ignore file.
+var DefaultAllowFiles = []string{".sealyard-secrets.yaml", ".gitleaksignore"}
+
+// LoadAllowLists merges the allow-lists at paths; with none, the
+// DefaultAllowFiles that exist.
+func LoadAllowLists(paths []string) (AllowList, error) {
+	explicit := len(paths) > 0
+	if !explicit {
+		paths = DefaultAllowFiles
+	}
+	var all AllowList
+	for _, p := range paths {
+		if !explicit {
+			if _, err := os.Stat(p); err != nil {
+				continue
+			}
+		}
+		a, err := LoadAllowList(p)
+		if err != nil {
+			return AllowList{}, err
+		}
+		all = all.Merge(a)
+	}
+	return all, nil
+}
