@@ -14,6 +14,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/registry"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/sign"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
@@ -82,6 +83,17 @@ type Config struct {
 	StageTimeout time.Duration
 	// Now is the clock (tests fix it).
 	Now func() time.Time
+	// Secrets configures the scan of every layer for credentials, whose
+	// findings the gate judges (SY-SEC-003).
+	Secrets SecretsConfig
+}
+
+// SecretsConfig configures the secrets stage.
+type SecretsConfig struct {
+	// Skip leaves the stage out: the gate then sees no secrets facts.
+	Skip bool
+	// Allow accepts known non-credentials by path, rule or fingerprint.
+	Allow secrets.AllowList
 }
 
 func (c *Config) validate() error {

@@ -26,6 +26,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/publish"
 	"github.com/sealyard/sealyard/pipelines/report"
 	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/scan"
 	"github.com/sealyard/sealyard/pipelines/sign"
 )
@@ -51,6 +52,8 @@ type Result struct {
 	// BaseUpdate says what updating the base image would clear, when a
 	// newer base was named.
 	BaseUpdate *facts.BaseUpdate `json:"baseUpdate,omitempty"`
+	// Secrets is the secrets scan of every layer (nil when skipped).
+	Secrets *facts.SecretsReport `json:"-"`
 }
 
 // Denied reports whether the gate stopped the run.
@@ -162,12 +165,17 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 		res.BaseUpdate = &u
 	}
 
+	sec, err := scanSecrets(ctx, cfg, t, res, src.artifact, dst.String())
+	if err != nil {
+		docsWG.Wait()
+		return err
+	}
 	img, err := policy.ImageFacts(dst.String(), src.artifact)
 	if err != nil {
 		docsWG.Wait()
 		return err
 	}
-	decision, inputJSON, err := gate(ctx, cfg, t, img, results)
+	decision, inputJSON, err := gate(ctx, cfg, t, img, results, sec)
 	docsWG.Wait()
 	if err != nil {
 		return err
@@ -453,13 +461,37 @@ func mergeFindings(results []platformResult, name, digest string) *facts.Report 
 	return out
 }
 
-func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, results []platformResult) (*facts.Decision, []byte, error) {
+// scanSecrets reads every layer of the image for credentials and writes
+// secrets.json; nil when the stage is skipped.
+func scanSecrets(ctx context.Context, cfg *Config, t *tracker, res *Result, a image.Artifact, ref string) (*facts.SecretsReport, error) {
+	if cfg.Secrets.Skip {
+		t.skip("secrets", "skipped by configuration")
+		return nil, nil
+	}
+	st := t.begin("secrets", map[string]string{"image": res.Digest})
+	r, err := secrets.ScanImage(ctx, a, ref, secrets.ImageOptions{Options: secrets.Options{Allow: cfg.Secrets.Allow}})
+	if err != nil {
+		return nil, st.end(fmt.Errorf("scanning for secrets: %w", err), "")
+	}
+	if err := writeJSON(cfg, res, "secrets", "secrets.json", r); err != nil {
+		return nil, st.end(err, "")
+	}
+	st.outputs["findings"] = fmt.Sprint(len(r.Findings))
+	st.end(nil, fmt.Sprintf("%d credentials (%d allowed) in %d files of %d layers", len(r.Findings), len(r.Findings)-len(r.Denying()), r.Scanned.Files, r.Scanned.Layers))
+	res.Secrets = r
+	return r, nil
+}
+
+func gate(ctx context.Context, cfg *Config, t *tracker, img policy.Image, results []platformResult, sec *facts.SecretsReport) (*facts.Decision, []byte, error) {
 	st := t.begin("gate", map[string]string{"db": cfg.DB.Status().Digest, "policy": cfg.Policy.Digest()})
 	var platforms []assess.Platform
 	for _, r := range results {
 		platforms = append(platforms, assess.Platform{Name: r.platform.String(), Packages: sbom.Packages(r.doc), HasSBOM: true, Report: r.report})
 	}
 	in := assess.Assemble(img, policy.ProvenanceFacts(cfg.Info), platforms)
+	if sec != nil {
+		in.AddSecrets(sec)
+	}
 	d, seen, err := cfg.Policy.Gate(ctx, in, append(cfg.GateOptions, policy.WithNow(cfg.Now()))...)
 	if err != nil {
 		return nil, nil, st.end(err, "")

@@ -84,6 +84,16 @@ func scanPlatform(ctx context.Context, img v1.Image, opts ImageOptions) ([]Findi
 	if len(layers) > MaxLayers {
 		return nil, Counts{}, fmt.Errorf("%w: the image has %d layers, more than %d", ErrLayerLimit, len(layers), MaxLayers)
 	}
+	// The diff IDs come from the image's config, not from each layer: a
+	// registry layer's DiffID reads the config through the unwrapped image,
+	// which does not resume a download cut short.
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, Counts{}, err
+	}
+	if len(cf.RootFS.DiffIDs) != len(layers) {
+		return nil, Counts{}, fmt.Errorf("the image config lists %d diff IDs for %d layers", len(cf.RootFS.DiffIDs), len(layers))
+	}
 	scans := make([]*layerScan, len(layers))
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -94,7 +104,7 @@ func scanPlatform(ctx context.Context, img v1.Image, opts ImageOptions) ([]Findi
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			scans[i], errs[i] = scanLayer(ctx, i, l, opts)
+			scans[i], errs[i] = scanLayer(ctx, i, l, cf.RootFS.DiffIDs[i], opts)
 		}()
 	}
 	wg.Wait()
@@ -155,12 +165,8 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func scanLayer(ctx context.Context, index int, l v1.Layer, opts ImageOptions) (*layerScan, error) {
+func scanLayer(ctx context.Context, index int, l v1.Layer, diffID v1.Hash, opts ImageOptions) (*layerScan, error) {
 	dig, err := l.Digest()
-	if err != nil {
-		return nil, err
-	}
-	diffID, err := l.DiffID()
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"math/big"
 	"os"
@@ -20,53 +16,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/sealyard/sealyard/internal/testutil/plant"
 )
-
-// Credentials are made per run: none is written in the repository, and a
-// finding can only come from the rule, not from a value the test knows
-// by heart.
-func randomString(t *testing.T, alphabet string, n int) string {
-	t.Helper()
-	var b strings.Builder
-	for range n {
-		i, err := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b.WriteByte(alphabet[i.Int64()])
-	}
-	return b.String()
-}
-
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func githubToken(t *testing.T) string { return "ghp_" + randomString(t, alnum, 36) }
-
-func awsKeyID(t *testing.T) string {
-	return "AKIA" + randomString(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
-}
-
-func privateKeyPEM(t *testing.T) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
-}
-
-// mustNotContain fails when any planted value, or a recognisable part of
-// one, appears in b.
-func mustNotContain(t *testing.T, what string, b []byte, planted ...string) {
-	t.Helper()
-	for _, p := range planted {
-		for _, part := range []string{p, p[len(p)/2:], strings.TrimSpace(strings.Split(p, "\n")[min(2, len(strings.Split(p, "\n"))-1)])} {
-			if len(part) >= 12 && bytes.Contains(b, []byte(part)) {
-				t.Fatalf("%s holds a planted secret (or part of one)", what)
-			}
-		}
-	}
-}
 
 func write(t *testing.T, path, content string) {
 	t.Helper()
@@ -80,11 +32,11 @@ func write(t *testing.T, path, content string) {
 
 func TestScanPathsFindsPlantedSecrets(t *testing.T) {
 	dir := t.TempDir()
-	gh, aws, key := githubToken(t), awsKeyID(t), privateKeyPEM(t)
+	gh, aws, key := plant.GitHubToken(t), plant.AWSKeyID(t), plant.PrivateKeyPEM(t)
 	write(t, filepath.Join(dir, "config", "app.env"), "# settings\nDEBUG=false\nGITHUB_TOKEN="+gh+"\n")
 	write(t, filepath.Join(dir, "deploy", "id_rsa"), key)
 	write(t, filepath.Join(dir, "testdata", "fixture.env"), "AWS_ACCESS_KEY_ID="+aws+"\n")
-	write(t, filepath.Join(dir, ".git", "config"), "token = "+githubToken(t)+"\n")
+	write(t, filepath.Join(dir, ".git", "config"), "token = "+plant.GitHubToken(t)+"\n")
 	write(t, filepath.Join(dir, "README.md"), "nothing to see here\n")
 	if err := os.Symlink("/etc/shadow", filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
@@ -131,7 +83,7 @@ func TestScanPathsFindsPlantedSecrets(t *testing.T) {
 		t.Errorf("skipped %d, want 1 (the symbolic link)", r.Scanned.Skipped)
 	}
 	js, _ := json.Marshal(r)
-	mustNotContain(t, "the report", js, gh, aws, key)
+	plant.AssertAbsent(t, "the report", js, gh, aws, key)
 }
 
 func itoa(n int) string { return big.NewInt(int64(n)).String() }
@@ -141,35 +93,6 @@ func TestScanPathsErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("a missing path: %v", err)
 	}
-}
-
-type entry struct {
-	name, body string
-	typ        byte
-}
-
-func layer(t *testing.T, entries ...entry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		typ := e.typ
-		if typ == 0 {
-			typ = tar.TypeReg
-		}
-		h := &tar.Header{Name: e.name, Mode: 0o644, Typeflag: typ, Size: int64(len(e.body))}
-		if typ != tar.TypeReg {
-			h.Size = 0
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if typ == tar.TypeReg {
-			tw.Write([]byte(e.body))
-		}
-	}
-	tw.Close()
-	return buf.Bytes()
 }
 
 func imageOf(t *testing.T, layers ...[]byte) v1.Image {
@@ -201,23 +124,23 @@ func imageOf(t *testing.T, layers ...[]byte) v1.Image {
 // overwritten by a later layer, and one in a directory a later layer
 // replaced with a file. Each is found, in its layer, with its status.
 func TestScanImageEveryLayer(t *testing.T) {
-	present, deleted, shadowed, opaque, replaced := githubToken(t), awsKeyID(t), githubToken(t), privateKeyPEM(t), githubToken(t)
+	present, deleted, shadowed, opaque, replaced := plant.GitHubToken(t), plant.AWSKeyID(t), plant.GitHubToken(t), plant.PrivateKeyPEM(t), plant.GitHubToken(t)
 	img := imageOf(t,
-		layer(t,
-			entry{name: "etc/app/", typ: tar.TypeDir},
-			entry{name: "etc/app/creds.env", body: "TOKEN=" + present + "\n"},
-			entry{name: "tmp/build.env", body: "\n\nAWS_ACCESS_KEY_ID=" + deleted + "\n"},
-			entry{name: "srv/key.env", body: "TOKEN=" + shadowed + "\n"},
-			entry{name: "opt/cfg/key.pem", body: opaque},
-			entry{name: "var/lib/app/token", body: "TOKEN=" + replaced + "\n"},
+		plant.Layer(t,
+			plant.Entry{Name: "etc/app/", Type: tar.TypeDir},
+			plant.Entry{Name: "etc/app/creds.env", Body: "TOKEN=" + present + "\n"},
+			plant.Entry{Name: "tmp/build.env", Body: "\n\nAWS_ACCESS_KEY_ID=" + deleted + "\n"},
+			plant.Entry{Name: "srv/key.env", Body: "TOKEN=" + shadowed + "\n"},
+			plant.Entry{Name: "opt/cfg/key.pem", Body: opaque},
+			plant.Entry{Name: "var/lib/app/token", Body: "TOKEN=" + replaced + "\n"},
 		),
-		layer(t,
-			entry{name: "tmp/.wh.build.env"},
-			entry{name: "srv/key.env", body: "TOKEN=from-the-environment\n"},
+		plant.Layer(t,
+			plant.Entry{Name: "tmp/.wh.build.env"},
+			plant.Entry{Name: "srv/key.env", Body: "TOKEN=from-the-environment\n"},
 		),
-		layer(t,
-			entry{name: "opt/cfg/.wh..wh..opq"},
-			entry{name: "var/lib/app", body: "now a file\n"},
+		plant.Layer(t,
+			plant.Entry{Name: "opt/cfg/.wh..wh..opq"},
+			plant.Entry{Name: "var/lib/app", Body: "now a file\n"},
 		),
 	)
 	r, err := ScanImage(context.Background(), img, "test-image", ImageOptions{})
@@ -255,19 +178,19 @@ func TestScanImageEveryLayer(t *testing.T) {
 		t.Errorf("scanned %+v, want 3 layers and 7 files", r.Scanned)
 	}
 	js, _ := json.Marshal(r)
-	mustNotContain(t, "the report", js, present, deleted, shadowed, opaque, replaced)
+	plant.AssertAbsent(t, "the report", js, present, deleted, shadowed, opaque, replaced)
 }
 
 func TestScanImageLimits(t *testing.T) {
-	var many []entry
+	var many []plant.Entry
 	for i := range 20 {
-		many = append(many, entry{name: "f" + itoa(i), body: "x"})
+		many = append(many, plant.Entry{Name: "f" + itoa(i), Body: "x"})
 	}
-	_, err := ScanImage(context.Background(), imageOf(t, layer(t, many...)), "many", ImageOptions{MaxLayerEntries: 10})
+	_, err := ScanImage(context.Background(), imageOf(t, plant.Layer(t, many...)), "many", ImageOptions{MaxLayerEntries: 10})
 	if !errors.Is(err, ErrLayerLimit) || !strings.Contains(err.Error(), "more than 10 files") {
 		t.Errorf("20 files over a limit of 10: %v", err)
 	}
-	big := layer(t, entry{name: "big", body: strings.Repeat("y", 1<<16)})
+	big := plant.Layer(t, plant.Entry{Name: "big", Body: strings.Repeat("y", 1<<16)})
 	_, err = ScanImage(context.Background(), imageOf(t, big), "big", ImageOptions{MaxLayerBytes: 1 << 12})
 	if !errors.Is(err, ErrLayerLimit) || !strings.Contains(err.Error(), "expands past 4096 bytes") {
 		t.Errorf("a layer over the byte limit: %v", err)
