@@ -90,8 +90,6 @@ type Config struct {
 
 // SecretsConfig configures the secrets stage.
 type SecretsConfig struct {
-	// Skip leaves the stage out: the gate then sees no secrets facts.
-	Skip bool
 	// Allow accepts known non-credentials by path, rule or fingerprint.
 	Allow secrets.AllowList
 }

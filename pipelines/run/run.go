@@ -26,8 +26,8 @@ import (
 	"github.com/sealyard/sealyard/pipelines/publish"
 	"github.com/sealyard/sealyard/pipelines/report"
 	"github.com/sealyard/sealyard/pipelines/sbom"
-	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/scan"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/sign"
 )
 
@@ -52,7 +52,7 @@ type Result struct {
 	// BaseUpdate says what updating the base image would clear, when a
 	// newer base was named.
 	BaseUpdate *facts.BaseUpdate `json:"baseUpdate,omitempty"`
-	// Secrets is the secrets scan of every layer (nil when skipped).
+	// Secrets is the secrets scan of every layer.
 	Secrets *facts.SecretsReport `json:"-"`
 }
 
@@ -462,12 +462,8 @@ func mergeFindings(results []platformResult, name, digest string) *facts.Report 
 }
 
 // scanSecrets reads every layer of the image for credentials and writes
-// secrets.json; nil when the stage is skipped.
+// secrets.json.
 func scanSecrets(ctx context.Context, cfg *Config, t *tracker, res *Result, a image.Artifact, ref string) (*facts.SecretsReport, error) {
-	if cfg.Secrets.Skip {
-		t.skip("secrets", "skipped by configuration")
-		return nil, nil
-	}
 	st := t.begin("secrets", map[string]string{"image": res.Digest})
 	r, err := secrets.ScanImage(ctx, a, ref, secrets.ImageOptions{Options: secrets.Options{Allow: cfg.Secrets.Allow}})
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/sealyard/sealyard/internal/testutil/plant"
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
 )
 
 func write(t *testing.T, path, content string) {
@@ -195,4 +196,27 @@ func TestScanImageLimits(t *testing.T) {
 	if !errors.Is(err, ErrLayerLimit) || !strings.Contains(err.Error(), "expands past 4096 bytes") {
 		t.Errorf("a layer over the byte limit: %v", err)
 	}
+}
+
+// The report, with findings of every status, allowed or not, matches its
+// schema.
+func TestReportSchema(t *testing.T) {
+	r, err := ScanImage(context.Background(), imageOf(t,
+		plant.Layer(t, plant.Entry{Name: "a.env", Body: "T=" + plant.GitHubToken(t) + "\n"}, plant.Entry{Name: "b.env", Body: "T=" + plant.GitHubToken(t) + "\n"}),
+		plant.Layer(t, plant.Entry{Name: ".wh.a.env"}),
+	), "schema-test", ImageOptions{Options: Options{Allow: AllowList{Paths: []string{"b.env"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Findings) != 2 || r.Findings[0].Status != Deleted || r.Findings[1].Allowed == "" {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+	js, _ := json.Marshal(r)
+	schemas.Validate(t, schemas.SealyardSecrets, js)
+	tree, err := ScanPaths(context.Background(), []string{t.TempDir()}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, _ = json.Marshal(tree)
+	schemas.Validate(t, schemas.SealyardSecrets, js)
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/sealyard/sealyard/policies"
 )
 
 //go:embed data/*.json
@@ -29,6 +31,9 @@ const (
 	GitLabDependencyScanning = "gitlab-dependency-scanning-report-format"
 	GitLabCI                 = "gitlab-ci"
 	OpenVEX                  = "openvex-0.2.0"
+	// SealyardSecrets is sealyard's own secrets report; its findings are
+	// defined by the policy input schema (policies/input.schema.json).
+	SealyardSecrets = "sealyard-secrets.schema"
 )
 
 var (
@@ -41,6 +46,20 @@ var (
 func setup() {
 	compiler = jsonschema.NewCompiler()
 	compiler.AssertFormat()
+	raw, err := policies.FS.ReadFile("input.schema.json")
+	if err != nil {
+		initErr = err
+		return
+	}
+	input, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		initErr = err
+		return
+	}
+	if err := compiler.AddResource("https://sealyard.dev/schemas/policy-input/v1.json", input); err != nil {
+		initErr = err
+		return
+	}
 	entries, err := fs.ReadDir(files, "data")
 	if err != nil {
 		initErr = err

@@ -17,6 +17,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/publish"
 	"github.com/sealyard/sealyard/pipelines/report"
 	pipeline "github.com/sealyard/sealyard/pipelines/run"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/sign"
 )
 
@@ -37,10 +38,11 @@ type runFlags struct {
 	policy     policyFlags
 	db         dbFlags
 
-	allowUnsafe bool
-	timeout     time.Duration
-	targets     string
-	jobs        int
+	allowUnsafe  bool
+	timeout      time.Duration
+	targets      string
+	jobs         int
+	secretsAllow []string
 }
 
 // unsafe names the weakening settings in force, for the summary, the
@@ -112,6 +114,7 @@ Exit codes: 0 pushed (or allowed in audit mode), 1 the gate denied, 2 error.`,
 	fl.IntVar(&f.jobs, "jobs", 2, "with --targets, how many images run at once (memory grows with this, not with the number of targets)")
 	fl.DurationVar(&f.timeout, "timeout", pipeline.DefaultStageTimeout, "deadline of each stage that talks to a registry (push, sign, attest, tag)")
 	fl.BoolVar(&f.allowUnsafe, allowUnsafeFlag, false, "take settings that weaken the checks (TLS, plain HTTP, transparency log, Fulcio/Rekor URLs, audit mode) from the config file or environment too")
+	fl.StringArrayVar(&f.secretsAllow, "secrets-allow", nil, "allow-list for credentials found in the image's layers: YAML (paths, rules, fingerprints) or a .gitleaksignore (repeatable; default .sealyard-secrets.yaml and .gitleaksignore when present)")
 	f.sign.register(cmd)
 	f.policy.register(cmd)
 	f.db.register(cmd)
@@ -183,6 +186,10 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	allow, err := secrets.LoadAllowLists(f.secretsAllow)
+	if err != nil {
+		return err
+	}
 	info := cienv.Detect(ctx, src, s.getenv)
 	// In GitLab CI the reports go where the template's artifacts:reports
 	// look for them: sealyard-out in the project directory.
@@ -196,6 +203,7 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		Signer: signer, SignOptions: f.sign.logOptions(), OutDir: f.out, Info: info, Created: created,
 		ToolVersion: versionInfo().Version, Dockerfile: dockerfileBuilder(s, &f.docker),
 		UnsafeSettings: f.unsafe(), StageTimeout: f.timeout,
+		Secrets: pipeline.SecretsConfig{Allow: allow},
 	}
 	for _, u := range cfg.UnsafeSettings {
 		s.logf("warning: unsafe setting in force: %s", u)
