@@ -327,7 +327,7 @@ func TestBuildErrors(t *testing.T) {
 // signing passwords, registry and CI tokens stay out of the build.
 func TestGoBuildEnvironmentIsScrubbed(t *testing.T) {
 	o := defaults()
-	secrets := []string{"COSIGN_PASSWORD=cosign-pw-1234", "SEALYARD_REGISTRY_PASSWORD=reg-pw-5678", "GITHUB_TOKEN=ghs_abcdef", "CI_JOB_TOKEN=glcbt-99", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=oidc-77", "AWS_SECRET_ACCESS_KEY=aws-55"}
+	secrets := []string{"COSIGN_PASSWORD=cosign-pw-1234", "SEALYARD_REGISTRY_PASSWORD=reg-pw-5678", "GITHUB_TOKEN=ghs_abcdef", "CI_JOB_TOKEN=glcbt-99", "ACTIONS_ID_TOKEN_REQUEST_TOKEN=oidc-77", "AWS_SECRET_ACCESS_KEY=aws-55"} // gitleaks:allow (made-up values the test plants)
 	o.environ = func() []string {
 		return append([]string{"PATH=/usr/bin", "HOME=/root", "GOPROXY=https://proxy.example"}, secrets...)
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -67,24 +68,32 @@ func LoadAllowList(path string) (AllowList, error) {
 	if strings.HasSuffix(path, ".gitleaksignore") {
 		return parseIgnore(data), nil
 	}
+	// Errors never quote the file: a credential pasted into it by mistake
+	// must not reach a log.
 	var a AllowList
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&a); err != nil && err.Error() != "EOF" {
-		return AllowList{}, fmt.Errorf("secrets allow-list %s: %w", path, err)
+		where := ""
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			where = " at line " + m[1]
+		}
+		return AllowList{}, fmt.Errorf("secrets allow-list %s: not an allow-list%s (YAML with the lists paths, rules and fingerprints, or a .gitleaksignore)", path, where)
 	}
-	for _, p := range a.Paths {
+	for i, p := range a.Paths {
 		if !doublestar.ValidatePattern(p) {
-			return AllowList{}, fmt.Errorf("secrets allow-list %s: %q is not a valid glob", path, p)
+			return AllowList{}, fmt.Errorf("secrets allow-list %s: paths[%d] is not a valid glob", path, i)
 		}
 	}
-	for _, fp := range a.Fingerprints {
+	for i, fp := range a.Fingerprints {
 		if strings.Count(fp, ":") < 2 {
-			return AllowList{}, fmt.Errorf("secrets allow-list %s: fingerprint %q is not file:rule:line", path, fp)
+			return AllowList{}, fmt.Errorf("secrets allow-list %s: fingerprints[%d] is not file:rule:line", path, i)
 		}
 	}
 	return a, nil
 }
+
+var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 func parseIgnore(data []byte) AllowList {
 	var a AllowList
