@@ -61,8 +61,9 @@ deps:
 	@missing=""; \
 	[ -x /usr/bin/docker-registry ] || missing="$$missing docker-registry"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
+	command -v pre-commit >/dev/null || missing="$$missing pre-commit"; \
 	if [ -n "$$missing" ]; then \
-		echo "installing$$missing (Distribution for registry tests, shellcheck for the workflow checks)"; \
+		echo "installing$$missing (Distribution for registry tests, shellcheck for the workflow checks, pre-commit for the hook test)"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
 	fi
 

@@ -3,9 +3,12 @@ package cli
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/sealyard/sealyard/internal/testutil/plant"
 	"github.com/sealyard/sealyard/internal/testutil/schemas"
@@ -94,4 +97,75 @@ func TestSecretsAllowListErrorsHoldNoSecret(t *testing.T) {
 		}
 		plant.AssertAbsent(t, name+" error", []byte(r.stdout+r.stderr), token)
 	}
+}
+
+// The hooks in .pre-commit-hooks.yaml, run by pre-commit itself in a new
+// repository: the installed-binary hook (the source-built one runs the
+// same entry after a go install of this module, minutes on a cold cache,
+// so it is not run here) fails a commit that adds a token, without
+// printing it, and passes one that does not.
+func TestPreCommitHook(t *testing.T) {
+	bin := sealyardBinary(t)
+	repo := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("config", "user.email", "dev@example.com")
+	git("config", "user.name", "dev")
+	hooks, err := os.ReadFile(filepath.Join(repoRoot(t), ".pre-commit-hooks.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A local repo entry takes the hooks' definitions as they are written.
+	var defs []map[string]any
+	if err := yaml.Unmarshal(hooks, &defs); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]bool{}
+	for _, d := range defs {
+		ids[d["id"].(string)] = true
+	}
+	if !ids["sealyard-secrets"] || !ids["sealyard-secrets-system"] {
+		t.Fatalf("hooks %v", ids)
+	}
+	var local []map[string]any
+	for _, d := range defs {
+		if d["id"] == "sealyard-secrets-system" {
+			local = append(local, d)
+		}
+	}
+	cfg, _ := yaml.Marshal(map[string]any{"repos": []any{map[string]any{"repo": "local", "hooks": local}}})
+	os.WriteFile(filepath.Join(repo, ".pre-commit-config.yaml"), cfg, 0o644)
+	os.WriteFile(filepath.Join(repo, "README"), []byte("hello\n"), 0o644)
+	git("add", ".")
+	env := append(os.Environ(), "PATH="+filepath.Dir(bin)+":"+os.Getenv("PATH"), "PRE_COMMIT_HOME="+t.TempDir())
+	preCommit := func() (int, string) {
+		cmd := exec.Command("pre-commit", "run")
+		cmd.Dir, cmd.Env = repo, env
+		out, err := cmd.CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("pre-commit: %v\n%s", err, out)
+		}
+		return code, string(out)
+	}
+	if code, out := preCommit(); code != 0 {
+		t.Fatalf("a clean commit: exit %d\n%s", code, out)
+	}
+	token := plant.GitHubToken(t)
+	os.WriteFile(filepath.Join(repo, "deploy.env"), []byte("TOKEN="+token+"\n"), 0o644)
+	git("add", "deploy.env")
+	code, out := preCommit()
+	if code == 0 || !strings.Contains(out, "deploy.env:github-pat:1") {
+		t.Fatalf("a commit adding a token: exit %d\n%s", code, out)
+	}
+	plant.AssertAbsent(t, "pre-commit's output", []byte(out), token)
 }
