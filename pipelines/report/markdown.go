@@ -29,6 +29,8 @@ type Summary struct {
 	Unsafe []string
 	// BaseUpdate says what updating the base image would clear.
 	BaseUpdate *facts.BaseUpdate
+	// Secrets is the secrets scan of every layer (nil when not scanned).
+	Secrets *facts.SecretsReport
 }
 
 // Markdown renders a job summary: the decision first, then what to fix.
@@ -74,6 +76,10 @@ func Markdown(s Summary) []byte {
 			fmt.Fprintf(&b, "| By severity | %s |\n", strings.Join(sev, ", "))
 		}
 	}
+	if r := s.Secrets; r != nil {
+		fmt.Fprintf(&b, "| Secrets | %d found in %d files of %d layers (%d allowed) |\n", len(r.Findings), r.Scanned.Files, r.Scanned.Layers, len(r.Findings)-len(r.Denying()))
+	}
+	secretsTable(&b, s.Secrets)
 	if s.Findings != nil {
 		if rs := facts.Remediations(s.Findings.Findings); len(rs) > 0 {
 			var app, base []facts.Remediation
@@ -138,6 +144,28 @@ func Markdown(s Summary) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// secretsTable lists credentials by place and fingerprint, never value.
+func secretsTable(b *strings.Builder, r *facts.SecretsReport) {
+	if r == nil || len(r.Findings) == 0 {
+		return
+	}
+	b.WriteString("\n### Credentials in the image (rotate them)\n\n| Rule | File | Line | Layer | Status | Fingerprint | Allowed |\n| --- | --- | --- | --- | --- | --- | --- |\n")
+	for _, f := range r.Findings {
+		layer := "-"
+		if f.Layer != nil {
+			layer = fmt.Sprintf("%d", f.Layer.Index)
+			if f.Platform != "" {
+				layer += " (" + f.Platform + ")"
+			}
+		}
+		allowed := "-"
+		if f.Allowed != "" {
+			allowed = f.Allowed
+		}
+		fmt.Fprintf(b, "| %s | %s | %d | %s | %s | %s | %s |\n", f.Rule, code(f.File), f.Line, layer, f.Status, code(f.Fingerprint), allowed)
+	}
 }
 
 func remediationTable(b *strings.Builder, title string, rs []facts.Remediation) {

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -472,6 +473,13 @@ func scanSecrets(ctx context.Context, cfg *Config, t *tracker, res *Result, a im
 	if err := writeJSON(cfg, res, "secrets", "secrets.json", r); err != nil {
 		return nil, st.end(err, "")
 	}
+	var sarif bytes.Buffer
+	if err := report.SecretsSARIF(&sarif, r, cfg.ToolVersion); err != nil {
+		return nil, st.end(err, "")
+	}
+	if err := writeBytes(cfg, res, "secrets SARIF", "secrets.sarif", sarif.Bytes()); err != nil {
+		return nil, st.end(err, "")
+	}
 	st.outputs["findings"] = fmt.Sprint(len(r.Findings))
 	st.end(nil, fmt.Sprintf("%d credentials (%d allowed) in %d files of %d layers", len(r.Findings), len(r.Findings)-len(r.Denying()), r.Scanned.Files, r.Scanned.Layers))
 	res.Secrets = r
@@ -652,6 +660,7 @@ func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
 	res.Summary = report.Markdown(report.Summary{
 		Image: dst.String(), Digest: res.Digest, Pushed: res.Pushed, Signed: res.Signer,
 		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs, Unsafe: cfg.UnsafeSettings, BaseUpdate: res.BaseUpdate,
+		Secrets: res.Secrets,
 	})
 	p := filepath.Join(cfg.OutDir, "summary.md")
 	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	"github.com/sealyard/sealyard/internal/testutil/plant"
+	"github.com/sealyard/sealyard/internal/testutil/schemas"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
@@ -86,6 +87,11 @@ func TestSecretInDeletedFileDeniesTheRun(t *testing.T) {
 	audit := readAudit(t, res.Outputs["audit log"])
 	if audit["secrets"].State != Done {
 		t.Fatalf("secrets stage %+v", audit["secrets"])
+	}
+	schemas.Validate(t, schemas.SealyardSecrets, mustRead(t, res.Outputs["secrets"]))
+	schemas.Validate(t, schemas.SARIF, mustRead(t, res.Outputs["secrets SARIF"]))
+	if !bytes.Contains(res.Summary, []byte("/app/config/deploy.env:github-pat:2")) || !bytes.Contains(res.Summary, []byte("| Secrets | 1 found")) {
+		t.Fatalf("the summary does not list the credential:\n%s", res.Summary)
 	}
 	plant.AssertAbsentInDir(t, cfg.OutDir, token)
 	plant.AssertAbsent(t, "the progress events", []byte(printed.String()), token)
