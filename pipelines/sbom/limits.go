@@ -2,28 +2,22 @@ package sbom
 
 import (
 	"archive/tar"
-	"errors"
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/sealyard/sealyard/pipelines/image"
 )
 
-// Limits on what one layer may cost to catalog. A layer past them is an
-// error naming the layer, not a disk filled or a machine swapped out.
+// The layer limits are the image package's, shared with the secrets scan.
 const (
-	// DefaultMaxLayerBytes bounds a layer's uncompressed size: a
-	// decompression bomb (a megabyte of gzip that inflates to gigabytes
-	// of zeros) stops here.
-	DefaultMaxLayerBytes int64 = 8 << 30
-	// DefaultMaxLayerEntries bounds the files of one layer.
-	DefaultMaxLayerEntries = 500_000
-	// MaxLayers bounds the layers of one image (Docker's overlay storage
-	// stops at 127; this leaves room, and stops absurd ones).
-	MaxLayers = 1000
+	DefaultMaxLayerBytes   = image.DefaultMaxLayerBytes
+	DefaultMaxLayerEntries = image.DefaultMaxLayerEntries
+	MaxLayers              = image.MaxLayers
 )
 
 // ErrLayerLimit is wrapped when a layer exceeds a limit.
-var ErrLayerLimit = errors.New("layer over a limit")
+var ErrLayerLimit = image.ErrLayerLimit
 
 // limitedReader passes a layer's uncompressed tar stream through, counting
 // bytes and tar entries (a second reader parses the headers from a copy of

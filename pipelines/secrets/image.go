@@ -16,16 +16,15 @@ import (
 	"github.com/sealyard/sealyard/pipelines/image"
 )
 
-// Limits on what one layer may cost, the same defaults as cataloging: a
-// layer past them is an error naming the layer.
+// The layer limits are the image package's, the same as cataloging's.
 const (
-	DefaultMaxLayerBytes   int64 = 8 << 30
-	DefaultMaxLayerEntries       = 500_000
-	MaxLayers                    = 1000
+	DefaultMaxLayerBytes   = image.DefaultMaxLayerBytes
+	DefaultMaxLayerEntries = image.DefaultMaxLayerEntries
+	MaxLayers              = image.MaxLayers
 )
 
 // ErrLayerLimit is wrapped when a layer exceeds a limit.
-var ErrLayerLimit = errors.New("layer over a limit")
+var ErrLayerLimit = image.ErrLayerLimit
 
 // ImageOptions tune an image scan.
 type ImageOptions struct {

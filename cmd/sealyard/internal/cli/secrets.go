@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -128,9 +127,7 @@ func runSecrets(cmd *cobra.Command, s *streams, f *secretsFlags, args []string) 
 		err := o.write(s.out, o.file, func(w io.Writer) error {
 			switch o.format {
 			case "json":
-				enc := json.NewEncoder(w)
-				enc.SetIndent("", "  ")
-				return enc.Encode(r)
+				return writeJSON(w, r)
 			case "sarif":
 				return report.SecretsSARIF(w, r, versionInfo().Version)
 			}
