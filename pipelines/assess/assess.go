@@ -14,6 +14,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/scan"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/vulndb"
 )
 
@@ -71,12 +72,15 @@ type Scanned struct {
 	SBOMs []*sbom.Document
 	// Reports are the findings, in the order of SBOMs.
 	Reports []*facts.Report
+	// Secrets is the secrets scan (nil when not asked for).
+	Secrets *facts.SecretsReport
 }
 
 // Image catalogs every platform image of a (concurrently), scans each
-// with db, and assembles the gate's input. ref is how the user named the
-// image; info describes where sealyard runs.
-func Image(ctx context.Context, ref string, a image.Artifact, db *vulndb.DB, info cienv.Info, opts ...sbom.Option) (*Scanned, error) {
+// with db, reads every layer for credentials when sec is not nil, and
+// assembles the gate's input. ref is how the user named the image; info
+// describes where sealyard runs.
+func Image(ctx context.Context, ref string, a image.Artifact, db *vulndb.DB, info cienv.Info, sec *secrets.Options, opts ...sbom.Option) (*Scanned, error) {
 	img, err := policy.ImageFacts(ref, a)
 	if err != nil {
 		return nil, err
@@ -97,6 +101,12 @@ func Image(ctx context.Context, ref string, a image.Artifact, db *vulndb.DB, inf
 	}
 	out.Input = Assemble(img, Provenance(info, img), platforms)
 	out.Input.Digests.DB = db.Status().Digest
+	if sec != nil {
+		if out.Secrets, err = secrets.ScanImage(ctx, a, ref, secrets.ImageOptions{Options: *sec}); err != nil {
+			return nil, err
+		}
+		out.Input.AddSecrets(out.Secrets)
+	}
 	return out, nil
 }
 
@@ -110,6 +120,10 @@ type Files struct {
 	// findings documents (one per platform); Names name them in errors.
 	SBOMs, Findings          [][]byte
 	SBOMNames, FindingsNames []string
+	// Secrets is a secrets report of the image (sealyard secrets -o
+	// json), SecretsName its name in errors; nil when there is none.
+	Secrets     []byte
+	SecretsName string
 }
 
 // FromFiles assembles the gate's input from precomputed files. Each
@@ -148,7 +162,15 @@ func FromFiles(f Files, info cienv.Info) (policy.Input, error) {
 		}
 		platforms = append(platforms, Platform{Name: pl, Report: &rep})
 	}
-	return Assemble(img, Provenance(info, img), platforms), nil
+	in := Assemble(img, Provenance(info, img), platforms)
+	if f.Secrets != nil {
+		var rep facts.SecretsReport
+		if err := json.Unmarshal(f.Secrets, &rep); err != nil || rep.Schema != facts.SecretsSchema || rep.Kind != "image" {
+			return policy.Input{}, fmt.Errorf("%s is not an image's secrets report (%s) from sealyard secrets IMAGE -o json", f.SecretsName, facts.SecretsSchema)
+		}
+		in.AddSecrets(&rep)
+	}
+	return in, nil
 }
 
 func nameAt(names []string, i int) string {

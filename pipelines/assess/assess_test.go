@@ -13,6 +13,7 @@ import (
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 )
 
 func gate(t *testing.T, in policy.Input) *policy.Decision {
@@ -43,9 +44,12 @@ func TestImageWithoutPlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := Image(context.Background(), "registry.example.com/bare:v1", bare, vulnfixture.OpenDB(t), cienv.Info{System: cienv.Local})
+	sc, err := Image(context.Background(), "registry.example.com/bare:v1", bare, vulnfixture.OpenDB(t), cienv.Info{System: cienv.Local}, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sc.Secrets != nil || sc.Input.Secrets != nil {
+		t.Fatal("a secrets scan nobody asked for")
 	}
 	if got := strings.Join(sc.Input.Image.Platforms, ","); got != "unknown" {
 		t.Fatalf("platforms %q, want unknown", got)
@@ -77,9 +81,13 @@ func TestIndexJudgedPerPlatform(t *testing.T) {
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
 	)
-	sc, err := Image(context.Background(), "registry.example.com/multi:v1", idx, vulnfixture.OpenDB(t), cienv.Info{System: cienv.Local})
+	sc, err := Image(context.Background(), "registry.example.com/multi:v1", idx, vulnfixture.OpenDB(t), cienv.Info{System: cienv.Local}, &secrets.Options{})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every layer of both platform images was read for credentials.
+	if sc.Input.Secrets == nil || !sc.Input.Secrets.Scanned || sc.Secrets.Scanned.Layers < 2 || sc.Secrets.Scanned.Files == 0 {
+		t.Fatalf("secrets scan %+v", sc.Secrets)
 	}
 	d := gate(t, sc.Input)
 	var root []string

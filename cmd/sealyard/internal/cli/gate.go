@@ -17,6 +17,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/sbom"
+	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/verify"
 )
 
@@ -35,6 +36,8 @@ type gateFlags struct {
 	signer             signerFlags
 	db                 dbFlags
 	reg                registryFlags
+	secretsAllow       []string
+	secretsReport      string
 }
 
 // policyFlags are the flags of every command that runs the gate.
@@ -159,6 +162,8 @@ named by file and line).`,
 	fl.StringVar(&f.imageConfig, "image-config", "", "the image's OCI config JSON (with --sbom/--scan)")
 	fl.StringVar(&f.imageRef, "image-ref", "", "the image's reference (with --sbom/--scan)")
 	fl.StringVar(&f.imageDigest, "image-digest", "", "the image's digest (with --sbom/--scan)")
+	fl.StringArrayVar(&f.secretsAllow, "secrets-allow", nil, "allow-list for credentials found in the image's layers (repeatable; default .sealyard-secrets.yaml and .gitleaksignore when present)")
+	fl.StringVar(&f.secretsReport, "secrets", "", "precomputed secrets report (sealyard secrets -o json) of the image (with --sbom/--scan)")
 	fl.BoolVar(&f.vexFromAttestation, "vex-from-attestation", false, "use the image's attested OpenVEX documents (a registry image), verified with --key or a keyless identity, as --vex documents")
 	f.signer.register(cmd)
 	f.policy.register(cmd)
@@ -272,9 +277,13 @@ func gateInputFromImage(cmd *cobra.Command, s *streams, f *gateFlags, ref string
 		return policy.Input{}, err
 	}
 	defer loaded.Close()
+	allow, err := secrets.LoadAllowLists(f.secretsAllow)
+	if err != nil {
+		return policy.Input{}, err
+	}
 	s.logf("cataloging %s", ref)
 	sc, err := assess.Image(cmd.Context(), ref, loaded.Artifact, db, cienv.Detect(cmd.Context(), ".", s.getenv),
-		sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
+		&secrets.Options{Allow: allow}, sbom.WithName(name), sbom.WithToolVersion(versionInfo().Version))
 	if err != nil {
 		return policy.Input{}, err
 	}
@@ -304,6 +313,13 @@ func gateInputFromFiles(cmd *cobra.Command, s *streams, f *gateFlags) (policy.In
 			return policy.Input{}, fmt.Errorf("findings: %w", err)
 		}
 		files.Findings, files.FindingsNames = append(files.Findings, data), append(files.FindingsNames, p)
+	}
+	if f.secretsReport != "" {
+		data, err := os.ReadFile(f.secretsReport)
+		if err != nil {
+			return policy.Input{}, fmt.Errorf("secrets report: %w", err)
+		}
+		files.Secrets, files.SecretsName = data, f.secretsReport
 	}
 	in, err := assess.FromFiles(files, cienv.Detect(cmd.Context(), ".", s.getenv))
 	if err != nil {

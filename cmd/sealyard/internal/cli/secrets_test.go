@@ -169,3 +169,25 @@ func TestPreCommitHook(t *testing.T) {
 	}
 	plant.AssertAbsent(t, "pre-commit's output", []byte(out), token)
 }
+
+// sealyard gate IMAGE reads every layer too: the deleted token denies
+// (SY-SEC-003) and an allow-list entry for its fingerprint lifts exactly
+// that violation.
+func TestGateJudgesSecrets(t *testing.T) {
+	token := plant.GitHubToken(t)
+	ref := imageOf(t, [][]byte{
+		plant.Layer(t, plant.Entry{Name: "etc/deploy.env", Body: "GITHUB_TOKEN=" + token + "\n"}),
+		plant.Layer(t, plant.Entry{Name: "etc/.wh.deploy.env"}),
+	}, nil)
+	r := run(t, "", nil, append([]string{"gate", ref, "-o", "json"}, dbArgs(t)...)...)
+	if r.code != ExitDenied || !strings.Contains(r.stdout, "SY-SEC-003") || !strings.Contains(r.stdout, "deleted by a later layer") {
+		t.Fatalf("exit %d, want 1 with SY-SEC-003\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	plant.AssertAbsent(t, "the decision", []byte(r.stdout+r.stderr), token)
+	allow := filepath.Join(t.TempDir(), "allow.yaml")
+	os.WriteFile(allow, []byte("fingerprints: [\"/etc/deploy.env:github-pat:1\"]\n"), 0o644)
+	r = run(t, "", nil, append([]string{"gate", ref, "-o", "json", "--secrets-allow", allow}, dbArgs(t)...)...)
+	if r.code == ExitError || strings.Contains(r.stdout, "SY-SEC-003") || !strings.Contains(r.stdout, `"decision"`) {
+		t.Fatalf("exit %d: the allowed fingerprint still denies\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+}
