@@ -2,6 +2,7 @@ package assess
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
 	"github.com/sealyard/sealyard/pipelines/cienv"
+	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/secrets"
 )
@@ -98,5 +100,41 @@ func TestIndexJudgedPerPlatform(t *testing.T) {
 	}
 	if len(root) != 1 || !strings.Contains(root[0], "linux/arm64") {
 		t.Fatalf("SY-IMG-001 violations %q, want one naming linux/arm64", root)
+	}
+}
+
+// The gate's files mode takes an image's secrets report, and refuses a
+// source tree's (its findings are not the image's) or anything else.
+func TestFromFilesSecrets(t *testing.T) {
+	cf, err := empty.Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf.OS, cf.Architecture = "linux", "amd64"
+	img, err := mutate.ConfigFile(empty.Image, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	report := func(kind string) []byte {
+		b, _ := json.Marshal(facts.SecretsReport{Schema: facts.SecretsSchema, Kind: kind, RuleSet: "gitleaks", Findings: []facts.SecretFinding{
+			{Rule: "github-pat", File: "/etc/a.env", Line: 1, Fingerprint: "/etc/a.env:github-pat:1", Status: facts.SecretDeleted},
+		}})
+		return b
+	}
+	in, err := FromFiles(Files{Config: raw, Secrets: report("image"), SecretsName: "secrets.json"}, cienv.Info{System: cienv.Local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Secrets == nil || len(in.Secrets.Findings) != 1 || in.Secrets.Findings[0].Status != facts.SecretDeleted {
+		t.Fatalf("input secrets %+v", in.Secrets)
+	}
+	for _, bad := range [][]byte{report("tree"), []byte(`{"schema":"other"}`), []byte("not json")} {
+		if _, err := FromFiles(Files{Config: raw, Secrets: bad, SecretsName: "bad.json"}, cienv.Info{System: cienv.Local}); err == nil || !strings.Contains(err.Error(), "bad.json is not an image's secrets report") {
+			t.Errorf("%s: %v", bad, err)
+		}
 	}
 }
