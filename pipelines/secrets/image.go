@@ -68,6 +68,7 @@ func ScanImage(ctx context.Context, a image.Artifact, target string, opts ImageO
 // layerScan is what one layer holds: its findings and the paths it
 // writes, deletes (whiteouts) or empties (opaque directories).
 type layerScan struct {
+	mu        sync.Mutex
 	findings  []Finding
 	counts    Counts
 	written   map[string]bool // every entry's path; true for non-directories
@@ -93,6 +94,10 @@ func scanPlatform(ctx context.Context, img v1.Image, opts ImageOptions) ([]Findi
 	if len(cf.RootFS.DiffIDs) != len(layers) {
 		return nil, Counts{}, fmt.Errorf("the image config lists %d diff IDs for %d layers", len(cf.RootFS.DiffIDs), len(layers))
 	}
+	pl, err := startPool(ctx, opts.Options)
+	if err != nil {
+		return nil, Counts{}, err
+	}
 	scans := make([]*layerScan, len(layers))
 	errs := make([]error, len(layers))
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -103,11 +108,11 @@ func scanPlatform(ctx context.Context, img v1.Image, opts ImageOptions) ([]Findi
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			scans[i], errs[i] = scanLayer(ctx, i, l, cf.RootFS.DiffIDs[i], opts)
+			scans[i], errs[i] = scanLayer(ctx, pl, i, l, cf.RootFS.DiffIDs[i], opts)
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, pl.wait())...); err != nil {
 		return nil, Counts{}, err
 	}
 	var out []Finding
@@ -164,7 +169,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func scanLayer(ctx context.Context, index int, l v1.Layer, diffID v1.Hash, opts ImageOptions) (*layerScan, error) {
+func scanLayer(ctx context.Context, pl *pool, index int, l v1.Layer, diffID v1.Hash, opts ImageOptions) (*layerScan, error) {
 	dig, err := l.Digest()
 	if err != nil {
 		return nil, err
@@ -183,10 +188,6 @@ func scanLayer(ctx context.Context, index int, l v1.Layer, diffID v1.Hash, opts 
 	}
 	defer rc.Close()
 	cr := &countingReader{r: rc, max: maxBytes, what: what}
-	s, err := newScanner(ctx, opts.Options)
-	if err != nil {
-		return nil, err
-	}
 	ls := &layerScan{written: map[string]bool{}, whiteouts: map[string]bool{}, opaque: map[string]bool{}}
 	loc := &Layer{Index: index, Digest: dig.String(), DiffID: diffID.String()}
 	tr := tar.NewReader(cr)
@@ -220,14 +221,21 @@ func scanLayer(ctx context.Context, index int, l v1.Layer, diffID v1.Hash, opts 
 			ls.counts.Skipped++
 			continue
 		}
-		found, err := s.file(ctx, p, tr)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+		data := make([]byte, h.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", what, p, err)
 		}
-		for i := range found {
-			found[i].Layer = loc
+		if !pl.submit(p, data, func(found []Finding) {
+			for i := range found {
+				found[i].Layer = loc
+			}
+			ls.mu.Lock()
+			ls.findings = append(ls.findings, found...)
+			ls.mu.Unlock()
+		}) {
+			ls.counts.Skipped++
+			continue
 		}
-		ls.findings = append(ls.findings, found...)
 		ls.counts.Files++
 		ls.counts.Bytes += h.Size
 	}

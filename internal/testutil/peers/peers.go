@@ -27,6 +27,9 @@ var (
 	Grype  = Tool{Module: "github.com/anchore/grype", Package: "github.com/anchore/grype/cmd/grype"}
 	Cosign = Tool{Module: "github.com/sigstore/cosign/v2", Package: "github.com/sigstore/cosign/v2/cmd/cosign"}
 	Crane  = Tool{Module: "github.com/google/go-containerregistry", Package: "github.com/google/go-containerregistry/cmd/crane"}
+	// Gitleaks is the CLI of the rules sealyard secrets uses: the same
+	// files must give the same fingerprints.
+	Gitleaks = Tool{Module: "github.com/zricethezav/gitleaks/v8", Package: "github.com/zricethezav/gitleaks/v8"}
 
 	// Trivy is measured against (make bench), not linked: it is built
 	// in its own module graph at a pinned version (its JSON code needs
