@@ -70,7 +70,7 @@ func newRunCmd(s *streams) *cobra.Command {
 		Use:   "run [SOURCE] --to REGISTRY/REPOSITORY:TAG",
 		Short: "Build (or load), inventory, scan, gate, push, sign, attest and tag, in one go",
 		Long: `Take SOURCE to a signed, attested image in a registry: build → SBOM → scan →
-gate → push → sign → attest → tag.
+secrets → gate → push → sign → attest → tag.
 
 SOURCE is a Go main package directory (default "."), a directory with a
 Dockerfile (built by a Dagger engine), or any image reference. The image is
@@ -80,8 +80,9 @@ The image is pushed by digest, signed and attested, and only then tagged, so
 no tag points at an unsigned image even if the run dies halfway.
 
 Reports go to --out (default ./sealyard-out): CycloneDX and SPDX SBOMs,
-findings.json, decision.json, sealyard.sarif, GitLab container and dependency
-scanning reports, summary.md and audit.jsonl. In GitHub Actions the summary
+findings.json, secrets.json and secrets.sarif (credentials in any layer, by
+place and fingerprint, never value), decision.json, sealyard.sarif, GitLab
+container and dependency scanning reports, summary.md and audit.jsonl. In GitHub Actions the summary
 goes to $GITHUB_STEP_SUMMARY, digest and decision to $GITHUB_OUTPUT, and
 violations become ::error annotations.
 
