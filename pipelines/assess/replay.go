@@ -189,3 +189,24 @@ func AttestedVEX(res *verify.Result) ([]*policy.VEXDocument, error) {
 	}
 	return out, nil
 }
+
+// AttestedBaseline is the baseline the verified vulnerability
+// attestations of res make: the findings the previous image was shipped
+// with. source names it (REF@DIGEST). Without a vulnerability
+// attestation there is no baseline, and that is an error: a baseline that
+// cannot be trusted is never silently ignored.
+func AttestedBaseline(res *verify.Result, source string) (*policy.Baseline, error) {
+	sts := res.Attested(predicate.Vuln)
+	if len(sts) == 0 {
+		return nil, fmt.Errorf("%w %s: the image has no vulnerability attestation signed by the expected signer", policy.ErrBadBaseline, source)
+	}
+	b := policy.NewBaseline(source)
+	for _, st := range sts {
+		rep, err := predicate.Findings(st.Predicate)
+		if err != nil {
+			return nil, fmt.Errorf("%w %s: the attested vulnerability scan: %w", policy.ErrBadBaseline, source, err)
+		}
+		b.AddFindings(rep.Findings)
+	}
+	return b, nil
+}

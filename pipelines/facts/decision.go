@@ -29,7 +29,10 @@ type Decision struct {
 	// Exceptions lists the exceptions that suppressed violations.
 	Exceptions []AppliedException `json:"exceptions"`
 	// VEX lists the VEX statements that removed findings.
-	VEX     []VEXApplied    `json:"vex"`
+	VEX []VEXApplied `json:"vex"`
+	// Fixed lists the baseline's findings this image no longer has (with
+	// a baseline).
+	Fixed   []FindingRef    `json:"fixed,omitempty"`
 	Counts  Counts          `json:"counts"`
 	Digests DecisionDigests `json:"digests"`
 }
@@ -72,6 +75,8 @@ type Counts struct {
 	SuppressedByVEX       int `json:"suppressedByVEX"`
 	NewFindings           int `json:"newFindings"`
 	KnownFindings         int `json:"knownFindings"`
+	// FixedFindings counts the baseline's findings that are gone.
+	FixedFindings int `json:"fixedFindings,omitempty"`
 }
 
 // DecisionDigests identify everything the decision rests on.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/sealyard/sealyard/pipelines/facts"
@@ -12,30 +13,41 @@ import (
 // ErrBadBaseline is wrapped by errors about a baseline file.
 var ErrBadBaseline = errors.New("bad baseline")
 
-// Baseline is the set of findings already known from an earlier run.
-type Baseline map[string]bool
+// Baseline is the set of findings already known from an earlier run (a
+// file, or the signed vulnerability attestation of the previous image),
+// by advisory and package, and where it came from.
+type Baseline struct {
+	Source   string
+	findings map[string]FindingRef
+}
+
+// NewBaseline is an empty baseline from source.
+func NewBaseline(source string) *Baseline {
+	return &Baseline{Source: source, findings: map[string]FindingRef{}}
+}
+
+// Len is the number of findings in the baseline.
+func (b *Baseline) Len() int { return len(b.findings) }
 
 func baselineKey(id, pkg string) string { return strings.ToUpper(id) + "|" + pkg }
 
 // ParseBaseline reads a previous findings document (sealyard scan -o json)
 // or decision document (sealyard gate -o json).
-func ParseBaseline(data []byte, name string) (Baseline, error) {
+func ParseBaseline(data []byte, name string) (*Baseline, error) {
 	var head struct {
 		SchemaVersion string `json:"schemaVersion"`
 	}
 	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("%w %s: not JSON: %w", ErrBadBaseline, name, err)
 	}
-	b := Baseline{}
+	b := NewBaseline(name)
 	switch head.SchemaVersion {
 	case facts.FindingsSchema:
 		var r facts.Report
 		if err := json.Unmarshal(data, &r); err != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrBadBaseline, name, err)
 		}
-		for _, f := range r.Findings {
-			b[baselineKey(f.ID, f.Package.Name)] = true
-		}
+		b.AddFindings(r.Findings)
 	case DecisionSchema:
 		var d Decision
 		if err := json.Unmarshal(data, &d); err != nil {
@@ -44,7 +56,7 @@ func ParseBaseline(data []byte, name string) (Baseline, error) {
 		for _, set := range [][]Violation{d.Violations, d.Warnings} {
 			for _, v := range set {
 				for _, f := range v.Findings {
-					b[baselineKey(f.ID, f.Package)] = true
+					b.findings[baselineKey(f.ID, f.Package)] = f
 				}
 			}
 		}
@@ -54,13 +66,43 @@ func ParseBaseline(data []byte, name string) (Baseline, error) {
 	return b, nil
 }
 
-// mark sets each finding's status to new or known.
-func (b Baseline) mark(fs []facts.Finding) {
+// AddFindings adds findings to the baseline.
+func (b *Baseline) AddFindings(fs []facts.Finding) {
+	for _, f := range fs {
+		b.findings[baselineKey(f.ID, f.Package.Name)] = refOf(f)
+	}
+}
+
+// Has reports whether the baseline holds advisory id in package pkg.
+func (b *Baseline) Has(id, pkg string) bool {
+	_, ok := b.findings[baselineKey(id, pkg)]
+	return ok
+}
+
+// mark sets each finding's status to new or known, and returns the
+// baseline's findings that are gone: what this image fixed.
+func (b *Baseline) mark(fs []facts.Finding) []FindingRef {
+	now := map[string]bool{}
 	for i := range fs {
-		if b[baselineKey(fs[i].ID, fs[i].Package.Name)] {
+		k := baselineKey(fs[i].ID, fs[i].Package.Name)
+		now[k] = true
+		if _, ok := b.findings[k]; ok {
 			fs[i].Status = "known"
 		} else {
 			fs[i].Status = "new"
 		}
 	}
+	fixed := []FindingRef{}
+	for k, ref := range b.findings {
+		if !now[k] {
+			fixed = append(fixed, ref)
+		}
+	}
+	sort.Slice(fixed, func(i, j int) bool {
+		if fixed[i].ID != fixed[j].ID {
+			return fixed[i].ID < fixed[j].ID
+		}
+		return fixed[i].Package < fixed[j].Package
+	})
+	return fixed
 }

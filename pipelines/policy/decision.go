@@ -20,7 +20,7 @@ type GateOption func(*gateOptions)
 type gateOptions struct {
 	exceptions []Exception
 	vex        []*VEXDocument
-	baseline   Baseline
+	baseline   *Baseline
 	now        time.Time
 	mode       Mode
 }
@@ -36,7 +36,7 @@ func WithVEX(docs ...*VEXDocument) GateOption {
 }
 
 // WithBaseline marks findings new or known (see ParseBaseline).
-func WithBaseline(b Baseline) GateOption {
+func WithBaseline(b *Baseline) GateOption {
 	return func(o *gateOptions) { o.baseline = b }
 }
 
@@ -67,7 +67,7 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 	e.redact(&in)
 	in.normalize()
 	if o.baseline != nil {
-		o.baseline.mark(in.Findings)
+		in.Baseline = &BaselineFacts{Source: o.baseline.Source, Fixed: o.baseline.mark(in.Findings)}
 	}
 	applyVEX(&in, o.vex)
 	var active []Exception
@@ -170,6 +170,10 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		case "known":
 			d.Counts.KnownFindings++
 		}
+	}
+	if in.Baseline != nil {
+		d.Fixed = in.Baseline.Fixed
+		d.Counts.FixedFindings = len(in.Baseline.Fixed)
 	}
 	d.Verdict = "pass"
 	d.Decision = "allow"

@@ -19,8 +19,17 @@ type Input struct {
 	Provenance Provenance      `json:"provenance"`
 	VEX        VEXFacts        `json:"vex"`
 	Exceptions ExceptionFacts  `json:"exceptions"`
+	Baseline   *BaselineFacts  `json:"baseline,omitempty"`
 	Secrets    *SecretsFacts   `json:"secrets,omitempty"`
 	Digests    Digests         `json:"digests"`
+}
+
+// BaselineFacts say what the findings were marked against: the
+// baseline's source (a file, or REF@DIGEST of a verified attestation) and
+// its findings this image no longer has.
+type BaselineFacts struct {
+	Source string       `json:"source"`
+	Fixed  []FindingRef `json:"fixed"`
 }
 
 // SecretsFacts are the credentials found in the image's layers. Each
@@ -176,6 +185,9 @@ func (in *Input) normalize() {
 	}
 	if in.Exceptions.Expired == nil {
 		in.Exceptions.Expired = []ExceptionFact{}
+	}
+	if in.Baseline != nil && in.Baseline.Fixed == nil {
+		in.Baseline.Fixed = []FindingRef{}
 	}
 	if in.Secrets != nil && in.Secrets.Findings == nil {
 		in.Secrets.Findings = []facts.SecretFinding{}

@@ -276,8 +276,24 @@ func TestBaselineOnlyNew(t *testing.T) {
 	}
 	// A decision document is a baseline too.
 	draw, _ := json.Marshal(d)
-	if b2, err := ParseBaseline(draw, "decision.json"); err != nil || !b2[baselineKey("GO-2022-1059", "golang.org/x/text")] {
+	if b2, err := ParseBaseline(draw, "decision.json"); err != nil || !b2.Has("GO-2022-1059", "golang.org/x/text") {
 		t.Fatalf("decision as baseline: %v %v", b2, err)
+	}
+	// Against a baseline holding an advisory this image no longer has,
+	// the decision says it was fixed, and the input records it.
+	gone := textFinding()
+	gone.ID = "GO-2020-0001"
+	b.AddFindings([]facts.Finding{gone})
+	d, seen, err := e.Gate(context.Background(), input(textFinding()), WithBaseline(b), WithNow(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Counts.FixedFindings != 1 || len(d.Fixed) != 1 || d.Fixed[0].ID != "GO-2020-0001" || seen.Baseline == nil || seen.Baseline.Source != "old.json" {
+		t.Fatalf("fixed %+v, counts %+v, input baseline %+v", d.Fixed, d.Counts, seen.Baseline)
+	}
+	raw, _ = facts.Encode(seen)
+	if err := ValidateInput(raw); err != nil {
+		t.Fatal(err)
 	}
 	if _, err := ParseBaseline([]byte(`{"schemaVersion": "other"}`), "x"); !errors.Is(err, ErrBadBaseline) {
 		t.Fatal("an unknown document was taken as a baseline")

@@ -49,6 +49,10 @@ type policyFlags struct {
 	baseline   string
 	mode       string
 	untriaged  string
+	// imageBaseline is set by commands that resolve --baseline REF
+	// themselves (verified attestations); elsewhere an image baseline is
+	// an error, never ignored.
+	imageBaseline bool
 }
 
 func (f *policyFlags) register(cmd *cobra.Command) {
@@ -57,7 +61,7 @@ func (f *policyFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.data, "policy-data", nil, "YAML or JSON settings merged over policies/data.yaml (repeatable)")
 	fl.StringArrayVar(&f.exceptions, "exceptions", nil, "exceptions file (YAML; repeatable)")
 	fl.StringArrayVar(&f.vex, "vex", nil, "OpenVEX document (repeatable)")
-	fl.StringVar(&f.baseline, "baseline", "", "previous findings or decision JSON: findings in it are known, others new")
+	fl.StringVar(&f.baseline, "baseline", "", "the previous image's findings: a findings or decision JSON file, or (gate) an image REF whose signed vulnerability attestation, verified with --key or the keyless identity, is the baseline; its findings are known, others new, and the decision lists what this image fixed")
 	fl.StringVar(&f.mode, "gate-mode", string(policy.Enforce), "enforce (deny on violations) or audit (report only)")
 	fl.StringVar(&f.untriaged, "fail-on-untriaged", "", "deny when a finding at or above this severity has no fix applied, no VEX statement and no exception (settings.vulnerabilities.fail_on_untriaged)")
 }
@@ -111,7 +115,10 @@ func (f *policyFlags) engine(cmd *cobra.Command) (*policy.Engine, []policy.GateO
 		}
 		gopts = append(gopts, policy.WithVEX(doc))
 	}
-	if f.baseline != "" {
+	if f.baselineIsImage() && !f.imageBaseline {
+		return nil, nil, fmt.Errorf("--baseline %s: no such file (a baseline from a registry image is taken by sealyard gate)", f.baseline)
+	}
+	if f.baseline != "" && !f.baselineIsImage() {
 		data, err := os.ReadFile(f.baseline)
 		if err != nil {
 			return nil, nil, fmt.Errorf("baseline: %w", err)
@@ -123,6 +130,48 @@ func (f *policyFlags) engine(cmd *cobra.Command) (*policy.Engine, []policy.GateO
 		gopts = append(gopts, policy.WithBaseline(b))
 	}
 	return e, gopts, nil
+}
+
+// baselineIsImage reports whether --baseline names an image rather than
+// a file: no file by that name exists and it parses as a registry
+// reference.
+func (f *policyFlags) baselineIsImage() bool {
+	if f.baseline == "" {
+		return false
+	}
+	if _, err := os.Stat(f.baseline); err == nil {
+		return false
+	}
+	r, err := image.ParseRef(f.baseline)
+	return err == nil && r.Scheme == image.Registry && strings.ContainsAny(f.baseline, "/:@")
+}
+
+// registryBaseline verifies the baseline image's signatures and
+// attestations with the identity options and returns the baseline its
+// vulnerability attestation makes.
+func registryBaseline(cmd *cobra.Command, s *streams, f *gateFlags) (*policy.Baseline, error) {
+	src, err := image.ParseRef(f.policy.baseline)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := f.reg.client(s, src.Name.Context().RegistryStr())
+	if err != nil {
+		return nil, err
+	}
+	signer, err := f.signer.options(cmd)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s: %w", f.policy.baseline, err)
+	}
+	res, err := verify.Verify(cmd.Context(), src.Name.String(), append([]verify.Option{verify.WithRegistry(reg), verify.WithRequire("vuln")}, signer...)...)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s does not verify: %w", f.policy.baseline, err)
+	}
+	b, err := assess.AttestedBaseline(res, src.Name.Context().String()+"@"+res.Digest)
+	if err != nil {
+		return nil, err
+	}
+	s.logf("baseline: %d findings attested for %s", b.Len(), b.Source)
+	return b, nil
 }
 
 func newGateCmd(s *streams) *cobra.Command {
@@ -177,9 +226,17 @@ func runGate(cmd *cobra.Command, s *streams, f *gateFlags, args []string) error 
 	if err != nil {
 		return err
 	}
+	f.policy.imageBaseline = true
 	engine, gopts, err := f.policy.engine(cmd)
 	if err != nil {
 		return err
+	}
+	if f.policy.baselineIsImage() {
+		b, err := registryBaseline(cmd, s, f)
+		if err != nil {
+			return err
+		}
+		gopts = append(gopts, policy.WithBaseline(b))
 	}
 	if f.vexFromAttestation {
 		if len(args) != 1 {
