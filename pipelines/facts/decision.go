@@ -30,8 +30,10 @@ type Decision struct {
 	Exceptions []AppliedException `json:"exceptions"`
 	// VEX lists the VEX statements that removed findings.
 	VEX []VEXApplied `json:"vex"`
-	// Fixed lists the baseline's findings this image no longer has (with
-	// a baseline).
+	// New lists the findings the baseline does not have, Fixed the
+	// baseline's findings this image no longer has (with a baseline): what
+	// this change introduced and what it fixed.
+	New     []FindingRef    `json:"new,omitempty"`
 	Fixed   []FindingRef    `json:"fixed,omitempty"`
 	Counts  Counts          `json:"counts"`
 	Digests DecisionDigests `json:"digests"`

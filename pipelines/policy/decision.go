@@ -167,6 +167,9 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		switch f.Status {
 		case "new":
 			d.Counts.NewFindings++
+			if !hasRef(d.New, f) {
+				d.New = append(d.New, refOf(f))
+			}
 		case "known":
 			d.Counts.KnownFindings++
 		}
@@ -184,6 +187,15 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		}
 	}
 	return d, nil
+}
+
+func hasRef(refs []FindingRef, f facts.Finding) bool {
+	for _, r := range refs {
+		if r.ID == f.ID && r.Package == f.Package.Name {
+			return true
+		}
+	}
+	return false
 }
 
 // upgradeRules are the rules whose violations are each one package

@@ -76,6 +76,9 @@ func Markdown(s Summary) []byte {
 			fmt.Fprintf(&b, "| By severity | %s |\n", strings.Join(sev, ", "))
 		}
 	}
+	if d != nil && (d.Counts.NewFindings > 0 || d.Counts.KnownFindings > 0 || d.Counts.FixedFindings > 0) {
+		fmt.Fprintf(&b, "| Against the baseline | %d new%s, %d fixed%s, %d known |\n", len(d.New), refTail(d.New), len(d.Fixed), refTail(d.Fixed), d.Counts.KnownFindings)
+	}
 	if r := s.Secrets; r != nil {
 		fmt.Fprintf(&b, "| Secrets | %d found in %d files of %d layers (%d allowed) |\n", len(r.Findings), r.Scanned.Files, r.Scanned.Layers, len(r.Findings)-len(r.Denying()))
 	}
@@ -144,6 +147,22 @@ func Markdown(s Summary) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// refTail lists up to ten advisories as " (ID package, …)".
+func refTail(refs []facts.FindingRef) string {
+	if len(refs) == 0 {
+		return ""
+	}
+	var parts []string
+	for i, r := range refs {
+		if i == 10 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(refs)-10))
+			break
+		}
+		parts = append(parts, r.ID+" "+r.Package)
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 // secretsTable lists credentials by place and fingerprint, never value.

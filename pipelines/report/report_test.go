@@ -219,3 +219,26 @@ func TestMarkdownSplitsBaseFromApplication(t *testing.T) {
 		t.Fatalf("x/text belongs under your code, x/net under the base image:\n%s", md)
 	}
 }
+
+// With a baseline, the summary says what the change introduced and what
+// it fixed; and it lists credentials by place, never value.
+func TestMarkdownBaselineAndSecrets(t *testing.T) {
+	d := &facts.Decision{Decision: "deny", Verdict: "fail",
+		New:    []facts.FindingRef{{ID: "GO-2024-2687", Package: "golang.org/x/net", Version: "v0.10.0"}},
+		Fixed:  []facts.FindingRef{{ID: "GO-2021-0113", Package: "golang.org/x/text", Version: "v0.3.5"}},
+		Counts: facts.Counts{NewFindings: 1, KnownFindings: 2, FixedFindings: 1},
+	}
+	sec := &facts.SecretsReport{Scanned: facts.SecretCounts{Files: 3, Layers: 2}, Findings: []facts.SecretFinding{
+		{Rule: "github-pat", File: "/etc/a.env", Line: 2, Fingerprint: "/etc/a.env:github-pat:2", Status: facts.SecretDeleted, Layer: &facts.SecretLayer{Index: 1}},
+	}}
+	md := string(Markdown(Summary{Image: "app:v2", Decision: d, Secrets: sec}))
+	for _, want := range []string{
+		"| Against the baseline | 1 new (GO-2024-2687 golang.org/x/net), 1 fixed (GO-2021-0113 golang.org/x/text), 2 known |",
+		"| Secrets | 1 found in 3 files of 2 layers (0 allowed) |",
+		"| github-pat | `/etc/a.env` | 2 | 1 | deleted | `/etc/a.env:github-pat:2` | - |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the summary lacks %q:\n%s", want, md)
+		}
+	}
+}

@@ -232,6 +232,7 @@ func runGate(cmd *cobra.Command, s *streams, f *gateFlags, args []string) error 
 		return err
 	}
 	if f.policy.baselineIsImage() {
+		f.reg.otherHost = registryHost(f.policy.baseline)
 		b, err := registryBaseline(cmd, s, f)
 		if err != nil {
 			return err
@@ -393,6 +394,15 @@ func decisionTable(w io.Writer, d *policy.Decision) error {
 	}
 	fmt.Fprintf(tw, "DECISION\t%s\n", verdict)
 	fmt.Fprintf(tw, "IMAGE\t%s %s\n", d.Image.Reference, d.Image.Digest)
+	if c := d.Counts; c.NewFindings+c.KnownFindings+c.FixedFindings > 0 {
+		fmt.Fprintf(tw, "BASELINE\t%d new, %d fixed, %d known\n", len(d.New), len(d.Fixed), c.KnownFindings)
+		for _, r := range d.New {
+			fmt.Fprintf(tw, "  new\t%s %s %s\n", r.ID, r.Package, r.Version)
+		}
+		for _, r := range d.Fixed {
+			fmt.Fprintf(tw, "  fixed\t%s %s %s\n", r.ID, r.Package, r.Version)
+		}
+	}
 	section := func(title string, vs []policy.Violation) {
 		if len(vs) == 0 {
 			return

@@ -24,6 +24,9 @@ type registryFlags struct {
 	httpHosts     []string
 	insecure      bool
 	retries       int
+	// otherHost is the registry the credentials are for when the image
+	// itself is local (a gate's baseline image in a registry).
+	otherHost string
 }
 
 func (f *registryFlags) register(cmd *cobra.Command) {
@@ -73,6 +76,9 @@ func (f *registryFlags) client(s *streams, host string) (*registry.Client, error
 	pass, err := f.password(s)
 	if err != nil {
 		return nil, err
+	}
+	if host == "" {
+		host = f.otherHost
 	}
 	switch {
 	case user != "" && pass != "":
