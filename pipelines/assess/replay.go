@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
+
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/predicate"
@@ -188,6 +190,22 @@ func AttestedVEX(res *verify.Result) ([]*policy.VEXDocument, error) {
 		out = append(out, doc)
 	}
 	return out, nil
+}
+
+// RegistryBaseline verifies the image ref (its signature and its
+// vulnerability attestation, with opts: the key or keyless identity, the
+// registry) and returns the baseline its attested findings make, named
+// REPOSITORY@DIGEST. A baseline that does not verify is an error.
+func RegistryBaseline(ctx context.Context, ref string, opts ...verify.Option) (*policy.Baseline, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s: %w", ref, err)
+	}
+	res, err := verify.Verify(ctx, r.String(), append([]verify.Option{verify.WithRequire("vuln")}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline %s does not verify: %w", ref, err)
+	}
+	return AttestedBaseline(res, r.Context().String()+"@"+res.Digest)
 }
 
 // AttestedBaseline is the baseline the verified vulnerability

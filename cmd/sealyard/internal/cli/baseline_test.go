@@ -37,9 +37,11 @@ func TestRegistryBaseline(t *testing.T) {
 	text := goprog.WithToolchain(goprog.TextParse, "go1.27.3")
 	html := goprog.WithToolchain(goprog.NetHTML, "go1.27.3")
 	repo := s.reg.Host + "/baseline"
-	release := func(tag, src string) string {
+	var out string
+	release := func(tag, src string, extra ...string) string {
 		t.Helper()
-		r := s.sealyard(t, append([]string{"run", src, "--to", repo + ":" + tag, "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", t.TempDir()}, dbArgs(t)...)...).mustSucceed(t)
+		out = t.TempDir()
+		r := s.sealyard(t, append(append([]string{"run", src, "--to", repo + ":" + tag, "--key", s.priv, "--skip-tlog-unsafe", "--gate-mode", "audit", "--out", out}, extra...), dbArgs(t)...)...).mustSucceed(t)
 		line := strings.TrimSpace(r.stdout)
 		return repo + "@" + line[strings.Index(line, "@")+1:]
 	}
@@ -85,9 +87,9 @@ func TestRegistryBaseline(t *testing.T) {
 	}
 	// Ground truth: the added program's x/net advisories, scanned alone.
 	var alone facts.Report
-	out := filepath.Join(t.TempDir(), "html.json")
-	run(t, "", nil, append([]string{"scan", layoutOf(t, build.Directory(programDir(t, html), "/opt/bin")), "-o", "json=" + out}, dbArgs(t)...)...).mustSucceed(t)
-	json.Unmarshal(mustRead(t, out), &alone)
+	alonePath := filepath.Join(t.TempDir(), "html.json")
+	run(t, "", nil, append([]string{"scan", layoutOf(t, build.Directory(programDir(t, html), "/opt/bin")), "-o", "json=" + alonePath}, dbArgs(t)...)...).mustSucceed(t)
+	json.Unmarshal(mustRead(t, alonePath), &alone)
 	var want []string
 	for _, f := range alone.Findings {
 		if f.Package.Name == "golang.org/x/net" {
@@ -119,8 +121,14 @@ func TestRegistryBaseline(t *testing.T) {
 		}
 	}
 
+	// sealyard run takes the same baseline, verified with its own key, and
+	// its summary says what the release adds.
+	v2 := release("v2", next, "--baseline", "registry:"+v1)
+	if summary := string(mustRead(t, filepath.Join(out, "summary.md"))); !strings.Contains(summary, fmt.Sprintf("| Against the baseline | %d new (", len(want))) {
+		t.Fatalf("the run's summary does not say what is new:\n%s", summary)
+	}
+
 	// The other way: x/text's advisories are gone, and listed as fixed.
-	v2 := release("v2", next)
 	_, _, d = gate(layoutOf(t, build.Directory(programDir(t, html), "/opt/bin")), "registry:"+v2)
 	fixed := map[string]bool{}
 	for _, f := range d.Fixed {

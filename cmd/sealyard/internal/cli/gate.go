@@ -162,11 +162,7 @@ func registryBaseline(cmd *cobra.Command, s *streams, f *gateFlags) (*policy.Bas
 	if err != nil {
 		return nil, fmt.Errorf("--baseline %s: %w", f.policy.baseline, err)
 	}
-	res, err := verify.Verify(cmd.Context(), src.Name.String(), append([]verify.Option{verify.WithRegistry(reg), verify.WithRequire("vuln")}, signer...)...)
-	if err != nil {
-		return nil, fmt.Errorf("--baseline %s does not verify: %w", f.policy.baseline, err)
-	}
-	b, err := assess.AttestedBaseline(res, src.Name.Context().String()+"@"+res.Digest)
+	b, err := assess.RegistryBaseline(cmd.Context(), src.Name.String(), append(signer, verify.WithRegistry(reg))...)
 	if err != nil {
 		return nil, err
 	}

@@ -10,15 +10,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sealyard/sealyard/pipelines/assess"
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/cienv"
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
 	"github.com/sealyard/sealyard/pipelines/publish"
+	"github.com/sealyard/sealyard/pipelines/registry"
 	"github.com/sealyard/sealyard/pipelines/report"
 	pipeline "github.com/sealyard/sealyard/pipelines/run"
 	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/sign"
+	"github.com/sealyard/sealyard/pipelines/verify"
 )
 
 type runFlags struct {
@@ -174,6 +177,7 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	f.policy.imageBaseline = true
 	engine, gopts, err := f.policy.engine(cmd)
 	if err != nil {
 		return err
@@ -186,6 +190,13 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 	signer, err := f.sign.signer(cmd, s)
 	if err != nil {
 		return err
+	}
+	if f.policy.baselineIsImage() {
+		b, err := runBaseline(cmd, s, f, signer, reg)
+		if err != nil {
+			return err
+		}
+		gopts = append(gopts, policy.WithBaseline(b))
 	}
 	allow, err := secrets.LoadAllowLists(f.secretsAllow)
 	if err != nil {
@@ -239,6 +250,30 @@ func runRun(cmd *cobra.Command, s *streams, f *runFlags, args []string) error {
 		return denied("denied: %d violation(s); nothing was pushed or signed. See %s", len(res.Decision.Violations), res.Outputs["summary"])
 	}
 	return nil
+}
+
+// runBaseline verifies --baseline REF with the run's own key: the previous
+// release this signer shipped. Keyless runs name the identity to trust
+// with sealyard gate --baseline REF --certificate-identity ….
+func runBaseline(cmd *cobra.Command, s *streams, f *runFlags, signer sign.Signer, reg *registry.Client) (*policy.Baseline, error) {
+	key, ok := signer.(*sign.Key)
+	if !ok {
+		return nil, fmt.Errorf("--baseline %s: a registry baseline is verified with the run's --key; with --keyless, gate with sealyard gate --baseline REF and the certificate identity", f.policy.baseline)
+	}
+	src, err := image.ParseRef(f.policy.baseline)
+	if err != nil {
+		return nil, err
+	}
+	opts := []verify.Option{verify.WithRegistry(reg), verify.WithKey(key.Verifier(), f.sign.key)}
+	if f.sign.skipTlog {
+		opts = append(opts, verify.WithoutTlogUnsafe())
+	}
+	b, err := assess.RegistryBaseline(cmd.Context(), src.Name.String(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.logf("baseline: %d findings attested for %s", b.Len(), b.Source)
+	return b, nil
 }
 
 // runTargets runs many images and reports each; exit 2 when any failed,
