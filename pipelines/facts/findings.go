@@ -32,6 +32,9 @@ type DB struct {
 	Built         string   `json:"built"`
 	Digest        string   `json:"digest"`
 	Providers     []string `json:"providers"`
+	// Artifact is REPOSITORY@DIGEST of the signed OCI artifact the
+	// database was pulled from (sealyard db pull), when it was.
+	Artifact string `json:"artifact,omitempty"`
 }
 
 // Package is the affected package.

@@ -288,7 +288,7 @@ func attribute(ls []facts.Location, layers map[string]int, base *baseLayers) {
 }
 
 func dbInfo(st vulndb.Status) facts.DB {
-	d := facts.DB{SchemaVersion: st.SchemaVersion, Built: st.Built.Format(time.RFC3339), Digest: st.Digest, Providers: []string{}}
+	d := facts.DB{SchemaVersion: st.SchemaVersion, Built: st.Built.Format(time.RFC3339), Digest: st.Digest, Providers: []string{}, Artifact: st.Artifact}
 	for _, p := range st.Providers {
 		d.Providers = append(d.Providers, p.Name)
 	}

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/anchore/clio"
+	v6 "github.com/anchore/grype/grype/db/v6"
 	"github.com/anchore/grype/grype/db/v6/distribution"
 	"github.com/anchore/grype/grype/db/v6/installation"
+	"github.com/spf13/afero"
 )
 
 var identification = clio.Identification{Name: "sealyard"}
@@ -92,4 +94,37 @@ func Update(ctx context.Context, root string, opts ...UpdateOption) (bool, Statu
 	}
 	st, err := inspect(root)
 	return updated, st, err
+}
+
+// Install puts the database file at file (a vulnerability.db whose bytes
+// must stay as they are: a pulled artifact's layer) under root, recording
+// source as where it came from. It is checked in a staging directory
+// (it opens, has schema v6, is intact) and replaces the database in root
+// only then. Unlike Import, nothing rewrites the file: its digest is the
+// one it arrived with.
+func Install(file, root, source string) (Status, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return Status{}, err
+	}
+	stage, err := os.MkdirTemp(root, ".install-*")
+	if err != nil {
+		return Status{}, err
+	}
+	defer os.RemoveAll(stage)
+	if err := os.MkdirAll(dbDir(stage), 0o755); err != nil {
+		return Status{}, err
+	}
+	if err := os.Rename(file, dbFile(stage)); err != nil {
+		return Status{}, err
+	}
+	if _, err := v6.WriteImportMetadata(afero.NewOsFs(), dbDir(stage), source); err != nil {
+		return Status{}, err
+	}
+	if _, err := inspect(stage); err != nil {
+		return Status{}, fmt.Errorf("installing %s: %w", source, err)
+	}
+	if err := activate(stage, root); err != nil {
+		return Status{}, err
+	}
+	return inspect(root)
 }

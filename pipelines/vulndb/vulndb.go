@@ -3,6 +3,7 @@ package vulndb
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +92,19 @@ type Status struct {
 	// Digest is the sha256 of the database file: results record it so a
 	// verdict can be replayed against the same data.
 	Digest string `json:"digest"`
+	// Artifact is REPOSITORY@DIGEST of the signed OCI artifact the
+	// database was pulled from, when it was (artifact.json beside it).
+	Artifact string `json:"artifact,omitempty"`
+}
+
+// ArtifactFile records, beside a pulled database, the artifact it came
+// from and the database digest that artifact carried.
+const ArtifactFile = "artifact.json"
+
+// ArtifactRecord is the content of ArtifactFile.
+type ArtifactRecord struct {
+	Reference string `json:"reference"`
+	DBDigest  string `json:"dbDigest"`
 }
 
 // DB is an open, validated database.
@@ -205,6 +219,14 @@ func inspect(root string) (Status, error) {
 		return st, fmt.Errorf("%w: %s does not match the checksum recorded at import (%s, file has %s); re-import or rebuild it", ErrCorrupt, path, im.Digest, xxh)
 	}
 	st.Digest = sha
+	// The artifact record counts only for the database it describes: a
+	// later build or import in the same place is not that artifact.
+	if raw, err := os.ReadFile(filepath.Join(root, ArtifactFile)); err == nil {
+		var a ArtifactRecord
+		if json.Unmarshal(raw, &a) == nil && a.DBDigest == sha {
+			st.Artifact = a.Reference
+		}
+	}
 	desc, err := readDescription(path)
 	if err != nil {
 		return st, err

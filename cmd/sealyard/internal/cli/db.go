@@ -24,9 +24,11 @@ user cache directory), in grype's own layout, so grype can read it too
 (GRYPE_DB_CACHE_DIR=DIR). Nothing is downloaded unless you run db update.`,
 		Example: `  sealyard db build --osv ./vulndb/data/osv --out ~/.cache/sealyard/db
   sealyard db import vulnerability-db_v6.1.10_2026-11-28T00:00:00Z.tar.zst
-  sealyard db status -o json`,
+  sealyard db status -o json
+  sealyard db push registry.example.com/security/sealyard-db:latest --key cosign.key
+  sealyard db pull registry.example.com/security/sealyard-db@sha256:... --key cosign.pub`,
 	}
-	cmd.AddCommand(newDBBuildCmd(s), newDBImportCmd(s), newDBUpdateCmd(s), newDBStatusCmd(s))
+	cmd.AddCommand(newDBBuildCmd(s), newDBImportCmd(s), newDBUpdateCmd(s), newDBStatusCmd(s), newDBPushCmd(s), newDBPullCmd(s))
 	return cmd
 }
 
