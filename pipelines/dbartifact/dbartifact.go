@@ -54,8 +54,8 @@ type artifact struct {
 }
 
 func (a *artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-func (a *artifact) RawManifest() ([]byte, error)         { return a.manifest, nil }
-func (a *artifact) RawConfigFile() ([]byte, error)       { return a.config, nil }
+func (a *artifact) RawManifest() ([]byte, error)        { return a.manifest, nil }
+func (a *artifact) RawConfigFile() ([]byte, error)      { return a.config, nil }
 func (a *artifact) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
 	if d, _ := a.layer.Digest(); d == h {
 		return a.layer, nil
