@@ -33,7 +33,9 @@ type Decision struct {
 	// New lists the findings the baseline does not have, Fixed the
 	// baseline's findings this image no longer has (with a baseline): what
 	// this change introduced and what it fixed.
-	New     []FindingRef    `json:"new,omitempty"`
+	New []FindingRef `json:"new,omitempty"`
+	// Risk is the image's risk score (facts.RiskOf).
+	Risk    *Risk           `json:"risk,omitempty"`
 	Fixed   []FindingRef    `json:"fixed,omitempty"`
 	Counts  Counts          `json:"counts"`
 	Digests DecisionDigests `json:"digests"`

@@ -19,6 +19,10 @@ var ErrBadBaseline = errors.New("bad baseline")
 type Baseline struct {
 	Source   string
 	findings map[string]FindingRef
+	// full are the findings themselves, when the baseline has them (a
+	// findings document or attestation; a decision lists only refs): the
+	// risk score's change is measured against them.
+	full []facts.Finding
 }
 
 // NewBaseline is an empty baseline from source.
@@ -68,6 +72,7 @@ func ParseBaseline(data []byte, name string) (*Baseline, error) {
 
 // AddFindings adds findings to the baseline.
 func (b *Baseline) AddFindings(fs []facts.Finding) {
+	b.full = append(b.full, fs...)
 	for _, f := range fs {
 		b.findings[baselineKey(f.ID, f.Package.Name)] = refOf(f)
 	}

@@ -70,6 +70,7 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 		in.Baseline = &BaselineFacts{Source: o.baseline.Source, Fixed: o.baseline.mark(in.Findings)}
 	}
 	applyVEX(&in, o.vex)
+	in.Risk = riskOf(&in, o.baseline)
 	var active []Exception
 	for _, ex := range o.exceptions {
 		switch {
@@ -174,6 +175,10 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 			d.Counts.KnownFindings++
 		}
 	}
+	if in.Risk != nil {
+		r := *in.Risk
+		d.Risk = &r
+	}
 	if in.Baseline != nil {
 		d.Fixed = in.Baseline.Fixed
 		d.Counts.FixedFindings = len(in.Baseline.Fixed)
@@ -187,6 +192,29 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		}
 	}
 	return d, nil
+}
+
+// rootUsers are the USER values that run as root (as policies/image.rego
+// has them).
+var rootUsers = map[string]bool{"": true, "0": true, "root": true, "0:0": true, "root:root": true, "0:root": true, "root:0": true}
+
+// riskOf scores the input's findings (after VEX), credentials and
+// exposure, and the change against a baseline that carries findings.
+func riskOf(in *Input, b *Baseline) *facts.Risk {
+	var x facts.ExposureFacts
+	for _, c := range in.Image.Configs {
+		x.Root = x.Root || rootUsers[c.User]
+		x.ExposedPorts = x.ExposedPorts || len(c.ExposedPorts) > 0
+	}
+	var secrets []facts.SecretFinding
+	if in.Secrets != nil {
+		secrets = in.Secrets.Findings
+	}
+	r := facts.RiskOf(in.Findings, secrets, x)
+	if b != nil && len(b.full) > 0 {
+		r = r.WithBaseline(b.full)
+	}
+	return &r
 }
 
 func hasRef(refs []FindingRef, f facts.Finding) bool {

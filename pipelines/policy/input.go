@@ -20,6 +20,7 @@ type Input struct {
 	VEX        VEXFacts        `json:"vex"`
 	Exceptions ExceptionFacts  `json:"exceptions"`
 	Baseline   *BaselineFacts  `json:"baseline,omitempty"`
+	Risk       *facts.Risk     `json:"risk,omitempty"`
 	Secrets    *SecretsFacts   `json:"secrets,omitempty"`
 	Digests    Digests         `json:"digests"`
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -519,5 +520,28 @@ func TestSecretFindingsDeny(t *testing.T) {
 		if !strings.Contains(v.Message, "layer 1 of the linux/amd64 image") {
 			t.Errorf("the message does not place the credential: %s", v.Message)
 		}
+	}
+}
+
+// The gate scores the image before the policies run: the score is in the
+// input (schema-valid) and the decision, and max_score denies over it.
+func TestRiskScoreGated(t *testing.T) {
+	in := input(textFinding())
+	d, seen, err := engine(t).Gate(context.Background(), in, WithNow(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Risk == nil || seen.Risk == nil || d.Risk.Score != seen.Risk.Score || d.Risk.Vulnerabilities == 0 || d.Risk.Formula != facts.RiskFormula {
+		t.Fatalf("decision risk %+v, input risk %+v", d.Risk, seen.Risk)
+	}
+	raw, _ := facts.Encode(seen)
+	if err := ValidateInput(raw); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(t.TempDir(), "risk.yaml")
+	os.WriteFile(data, []byte(fmt.Sprintf("settings:\n  risk:\n    max_score: %d\n", d.Risk.Score-1)), 0o644)
+	d = gate(t, engine(t, WithDataFile(data)), input(textFinding()))
+	if !strings.Contains(strings.Join(rules(d.Violations), ","), "SY-RISK-001") {
+		t.Fatalf("a score over max_score: %v", rules(d.Violations))
 	}
 }

@@ -107,6 +107,7 @@ func TestVSA(t *testing.T) {
 		{DecisionInput{Passed: true, PolicyDigest: "sha256:aa"}, "PASSED", []string{"SEALYARD_GATE_PASSED"}},
 		{DecisionInput{Passed: false, Violations: []string{"SY-VULN-001"}}, "FAILED", []string{"SEALYARD_GATE_FAILED", "SEALYARD_VIOLATION_SY_VULN_001"}},
 		{DecisionInput{Passed: true, Audit: true, Violations: []string{"SY-VULN-001"}}, "PASSED", []string{"SEALYARD_GATE_PASSED", "SEALYARD_GATE_AUDIT_ONLY", "SEALYARD_VIOLATION_SY_VULN_001"}},
+		{DecisionInput{Passed: true, Risk: &facts.Risk{Score: 436, Band: "high"}}, "PASSED", []string{"SEALYARD_GATE_PASSED", "SEALYARD_RISK_HIGH", "SEALYARD_RISK_SCORE_436"}},
 	} {
 		raw, err := NewVSA(tc.in)
 		if err != nil {

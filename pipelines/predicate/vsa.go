@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sealyard/sealyard/pipelines/facts"
 )
 
 // VerificationSummary is a SLSA Verification Summary Attestation v1: the
@@ -43,6 +45,9 @@ type DecisionInput struct {
 	UnsafeSettings []string
 	ToolVersion    string
 	Time           time.Time
+	// Risk is the decision's risk score: its band becomes a level
+	// (SEALYARD_RISK_HIGH), its score one more (SEALYARD_RISK_SCORE_436).
+	Risk *facts.Risk
 }
 
 // NewVSA builds a verification summary of a gate decision.
@@ -57,6 +62,9 @@ func NewVSA(d DecisionInput) (json.RawMessage, error) {
 	}
 	for _, v := range d.Violations {
 		levels = append(levels, "SEALYARD_VIOLATION_"+strings.ReplaceAll(v, "-", "_"))
+	}
+	if d.Risk != nil {
+		levels = append(levels, "SEALYARD_RISK_"+strings.ToUpper(d.Risk.Band), fmt.Sprintf("SEALYARD_RISK_SCORE_%d", d.Risk.Score))
 	}
 	for _, u := range d.UnsafeSettings {
 		levels = append(levels, "SEALYARD_UNSAFE_"+strings.ToUpper(strings.NewReplacer("-", "_", "=", "_", ".", "_", ":", "_", "/", "_").Replace(strings.TrimLeft(u, "-"))))

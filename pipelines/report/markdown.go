@@ -76,6 +76,9 @@ func Markdown(s Summary) []byte {
 			fmt.Fprintf(&b, "| By severity | %s |\n", strings.Join(sev, ", "))
 		}
 	}
+	if d != nil && d.Risk != nil {
+		fmt.Fprintf(&b, "| Risk score | %s |\n", RiskText(d.Risk))
+	}
 	if d != nil && (d.Counts.NewFindings > 0 || d.Counts.KnownFindings > 0 || d.Counts.FixedFindings > 0) {
 		fmt.Fprintf(&b, "| Against the baseline | %d new%s, %d fixed%s, %d known |\n", len(d.New), refTail(d.New), len(d.Fixed), refTail(d.Fixed), d.Counts.KnownFindings)
 	}
@@ -147,6 +150,27 @@ func Markdown(s Summary) []byte {
 		}
 	}
 	return []byte(b.String())
+}
+
+// RiskText is a risk score in words: "436 (high): 231 vulnerability
+// points, 100 for credentials, exposure ×1.32 (root, exposed ports); +126
+// against the baseline".
+func RiskText(r *facts.Risk) string {
+	t := fmt.Sprintf("%d (%s): %d vulnerability points, %d for credentials", r.Score, r.Band, r.Vulnerabilities, r.Secrets)
+	if r.ExposurePercent != 100 {
+		var why []string
+		if r.Root {
+			why = append(why, "root")
+		}
+		if r.ExposedPorts {
+			why = append(why, "exposed ports")
+		}
+		t += fmt.Sprintf(", exposure ×%d.%02d (%s)", r.ExposurePercent/100, r.ExposurePercent%100, strings.Join(why, ", "))
+	}
+	if r.Change != nil {
+		t += fmt.Sprintf("; %+d vulnerability points against the baseline (%d)", *r.Change, *r.Baseline)
+	}
+	return t
 }
 
 // refTail lists up to ten advisories as " (ID package, …)".

@@ -228,6 +228,8 @@ func TestMarkdownBaselineAndSecrets(t *testing.T) {
 		Fixed:  []facts.FindingRef{{ID: "GO-2021-0113", Package: "golang.org/x/text", Version: "v0.3.5"}},
 		Counts: facts.Counts{NewFindings: 1, KnownFindings: 2, FixedFindings: 1},
 	}
+	base, change := 105, 126
+	d.Risk = &facts.Risk{Score: 436, Band: "high", Vulnerabilities: 231, Secrets: 100, ExposurePercent: 132, Root: true, ExposedPorts: true, Baseline: &base, Change: &change}
 	sec := &facts.SecretsReport{Scanned: facts.SecretCounts{Files: 3, Layers: 2}, Findings: []facts.SecretFinding{
 		{Rule: "github-pat", File: "/etc/a.env", Line: 2, Fingerprint: "/etc/a.env:github-pat:2", Status: facts.SecretDeleted, Layer: &facts.SecretLayer{Index: 1}},
 	}}
@@ -235,6 +237,7 @@ func TestMarkdownBaselineAndSecrets(t *testing.T) {
 	for _, want := range []string{
 		"| Against the baseline | 1 new (GO-2024-2687 golang.org/x/net), 1 fixed (GO-2021-0113 golang.org/x/text), 2 known |",
 		"| Secrets | 1 found in 3 files of 2 layers (0 allowed) |",
+		"| Risk score | 436 (high): 231 vulnerability points, 100 for credentials, exposure ×1.32 (root, exposed ports); +126 vulnerability points against the baseline (105) |",
 		"| github-pat | `/etc/a.env` | 2 | 1 | deleted | `/etc/a.env:github-pat:2` | - |",
 	} {
 		if !strings.Contains(md, want) {

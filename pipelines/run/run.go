@@ -569,6 +569,7 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 		ResourceURI: d.String(), PolicyDigest: decision.Digests.Policy, DBDigest: decision.Digests.DB,
 		InputDigest: facts.Digest(g.input), DecisionDigest: facts.Digest(g.decisionJSON),
 		Violations: violations, UnsafeSettings: cfg.UnsafeSettings, ToolVersion: cfg.ToolVersion, Time: cfg.Now(),
+		Risk: decision.Risk,
 	})
 	if err != nil {
 		return st.end(err, "")

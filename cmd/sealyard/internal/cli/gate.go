@@ -16,6 +16,7 @@ import (
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/image"
 	"github.com/sealyard/sealyard/pipelines/policy"
+	"github.com/sealyard/sealyard/pipelines/report"
 	"github.com/sealyard/sealyard/pipelines/sbom"
 	"github.com/sealyard/sealyard/pipelines/secrets"
 	"github.com/sealyard/sealyard/pipelines/verify"
@@ -390,6 +391,9 @@ func decisionTable(w io.Writer, d *policy.Decision) error {
 	}
 	fmt.Fprintf(tw, "DECISION\t%s\n", verdict)
 	fmt.Fprintf(tw, "IMAGE\t%s %s\n", d.Image.Reference, d.Image.Digest)
+	if d.Risk != nil {
+		fmt.Fprintf(tw, "RISK\t%s\n", report.RiskText(d.Risk))
+	}
 	if c := d.Counts; c.NewFindings+c.KnownFindings+c.FixedFindings > 0 {
 		fmt.Fprintf(tw, "BASELINE\t%d new, %d fixed, %d known\n", len(d.New), len(d.Fixed), c.KnownFindings)
 		for _, r := range d.New {
