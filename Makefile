@@ -62,8 +62,9 @@ deps:
 	[ -x /usr/bin/docker-registry ] || missing="$$missing docker-registry"; \
 	command -v shellcheck >/dev/null || missing="$$missing shellcheck"; \
 	command -v pre-commit >/dev/null || missing="$$missing pre-commit"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
-		echo "installing$$missing (Distribution for registry tests, shellcheck for the workflow checks, pre-commit for the hook test)"; \
+		echo "installing$$missing (Distribution for registry tests, shellcheck for the workflow checks, pre-commit for the hook test, Chromium for the HTML report test)"; \
 		$(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q $$missing; \
 	fi
 

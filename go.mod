@@ -13,6 +13,8 @@ require (
 	github.com/bmatcuk/doublestar/v4 v4.10.3
 	github.com/charmbracelet/bubbletea v1.3.10
 	github.com/charmbracelet/lipgloss v1.1.0
+	github.com/chromedp/cdproto v0.160.1
+	github.com/chromedp/chromedp v0.23.1
 	github.com/go-openapi/runtime v0.33.2
 	github.com/go-openapi/swag/conv v0.29.2
 	github.com/google/go-containerregistry v0.22.1
@@ -89,6 +91,7 @@ require (
 	github.com/emicklei/proto v1.14.2 // indirect
 	github.com/fatih/semgroup v1.2.0 // indirect
 	github.com/gitleaks/go-gitdiff v0.9.1 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 	github.com/go-piv/piv-go/v2 v2.4.0 // indirect
 	github.com/golang-jwt/jwt/v4 v4.5.2 // indirect
 	github.com/jedib0t/go-pretty/v6 v6.8.3 // indirect

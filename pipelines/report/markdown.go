@@ -31,6 +31,11 @@ type Summary struct {
 	BaseUpdate *facts.BaseUpdate
 	// Secrets is the secrets scan of every layer (nil when not scanned).
 	Secrets *facts.SecretsReport
+	// Packages are each platform's SBOM packages (the HTML report lists
+	// them).
+	Packages map[string][]facts.SBOMPackage
+	// Attested are the predicate types attested to the image.
+	Attested []string
 }
 
 // Markdown renders a job summary: the decision first, then what to fix.

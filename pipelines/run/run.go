@@ -55,6 +55,10 @@ type Result struct {
 	BaseUpdate *facts.BaseUpdate `json:"baseUpdate,omitempty"`
 	// Secrets is the secrets scan of every layer.
 	Secrets *facts.SecretsReport `json:"-"`
+	// Packages are each platform's SBOM packages, for the HTML report.
+	Packages map[string][]facts.SBOMPackage `json:"-"`
+	// Attested are the predicate types attested, once attested.
+	Attested []string `json:"attested,omitempty"`
 }
 
 // Denied reports whether the gate stopped the run.
@@ -144,6 +148,10 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 		docsErr = writeSBOMs(cfg, t, res, results)
 	}()
 
+	res.Packages = map[string][]facts.SBOMPackage{}
+	for _, r := range results {
+		res.Packages[r.platform.String()] = sbom.Packages(r.doc)
+	}
 	findings := mergeFindings(results, dst.Context().Name(), res.Digest)
 	res.Findings = findings
 	if cfg.BaseUpdateRef != "" {
@@ -240,7 +248,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 
 	// Attest: SBOMs and scans per platform, provenance and the decision.
 	sctx, cancel = context.WithTimeout(ctx, cfg.StageTimeout)
-	err = attest(sctx, cfg, t, pushed, img, results, gated{decision, decisionJSON, inputJSON, vexDoc}, started)
+	err = attest(sctx, cfg, t, res, pushed, img, results, gated{decision, decisionJSON, inputJSON, vexDoc}, started)
 	cancel()
 	if err != nil {
 		return err
@@ -524,7 +532,7 @@ type gated struct {
 	vex []byte
 }
 
-func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img policy.Image, results []platformResult, g gated, started time.Time) error {
+func attest(ctx context.Context, cfg *Config, t *tracker, res *Result, d name.Digest, img policy.Image, results []platformResult, g gated, started time.Time) error {
 	decision := g.decision
 	st := t.begin("attest", map[string]string{"image": d.String()})
 	st.extra = func(e *auditEntry) { e.Signer = cfg.Signer.String() }
@@ -592,6 +600,9 @@ func attest(ctx context.Context, cfg *Config, t *tracker, d name.Digest, img pol
 	}
 	sort.Strings(kinds)
 	st.outputs["attestations"] = strings.Join(kinds, ",")
+	for _, s := range stmts {
+		res.Attested = append(res.Attested, s.PredicateType)
+	}
 	return st.end(nil, fmt.Sprintf("%d attestations", len(stmts)))
 }
 
@@ -658,11 +669,22 @@ func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, 
 }
 
 func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
-	res.Summary = report.Markdown(report.Summary{
+	sum := report.Summary{
 		Image: dst.String(), Digest: res.Digest, Pushed: res.Pushed, Signed: res.Signer,
 		Decision: res.Decision, Findings: res.Findings, Outputs: res.Outputs, Unsafe: cfg.UnsafeSettings, BaseUpdate: res.BaseUpdate,
-		Secrets: res.Secrets,
-	})
+		Secrets: res.Secrets, Packages: res.Packages, Attested: res.Attested,
+	}
+	var page bytes.Buffer
+	if err := report.HTML(&page, sum); err != nil {
+		return err
+	}
+	hp := filepath.Join(cfg.OutDir, "report.html")
+	if err := atomicfile.WriteBytes(hp, 0o644, page.Bytes()); err != nil {
+		return err
+	}
+	res.Outputs["HTML report"] = hp
+	sum.Outputs = res.Outputs
+	res.Summary = report.Markdown(sum)
 	p := filepath.Join(cfg.OutDir, "summary.md")
 	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {
 		return err

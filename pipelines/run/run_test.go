@@ -166,6 +166,11 @@ func TestAllowedImageShipsSignedAttestedThenTagged(t *testing.T) {
 		t.Fatalf("the fixed greeter was denied: %+v", first.Decision.Violations)
 	}
 	want := f.reg.Host + "/greeter@" + first.Digest
+	// The HTML report says it is signed and what is attested.
+	page := string(mustRead(t, first.Outputs["HTML report"]))
+	if !strings.Contains(page, "signed by "+first.Signer) || !strings.Contains(page, predicate.VSA) || !strings.Contains(page, predicate.SLSAProvenance1) {
+		t.Fatalf("the HTML report lacks the signature or the attestations (signer %s)", first.Signer)
+	}
 	if first.Pushed != want || len(first.Tags) != 1 || first.Tags[0] != f.reg.Host+"/greeter:v1" {
 		t.Fatalf("pushed %q tags %v, want %s tagged v1", first.Pushed, first.Tags, want)
 	}
@@ -379,7 +384,7 @@ func validateOutputs(t *testing.T, res *Result) {
 		}
 		schemas.Validate(t, schema, mustRead(t, p))
 	}
-	for _, kind := range []string{"findings", "decision", "summary"} {
+	for _, kind := range []string{"findings", "decision", "summary", "HTML report"} {
 		if _, err := os.Stat(res.Outputs[kind]); err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}

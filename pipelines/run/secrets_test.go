@@ -93,6 +93,9 @@ func TestSecretInDeletedFileDeniesTheRun(t *testing.T) {
 	if !bytes.Contains(res.Summary, []byte("/app/config/deploy.env:github-pat:2")) || !bytes.Contains(res.Summary, []byte("| Secrets | 1 found")) {
 		t.Fatalf("the summary does not list the credential:\n%s", res.Summary)
 	}
+	if page := mustRead(t, res.Outputs["HTML report"]); !bytes.Contains(page, []byte("/app/config/deploy.env:github-pat:2")) {
+		t.Fatal("the HTML report does not list the credential")
+	}
 	plant.AssertAbsentInDir(t, cfg.OutDir, token)
 	plant.AssertAbsent(t, "the progress events", []byte(printed.String()), token)
 	plant.AssertAbsent(t, "the summary", res.Summary, token)
