@@ -226,5 +226,12 @@ func AttestedBaseline(res *verify.Result, source string) (*policy.Baseline, erro
 		}
 		b.AddFindings(rep.Findings)
 	}
+	for _, st := range res.Attested(predicate.Secrets) {
+		var rep facts.SecretsReport
+		if err := json.Unmarshal(st.Predicate, &rep); err != nil || rep.Schema != facts.SecretsSchema {
+			return nil, fmt.Errorf("%w %s: the attested secrets report is not one", policy.ErrBadBaseline, source)
+		}
+		b.AddSecrets(&rep)
+	}
 	return b, nil
 }

@@ -35,10 +35,14 @@ type Decision struct {
 	// this change introduced and what it fixed.
 	New []FindingRef `json:"new,omitempty"`
 	// Risk is the image's risk score (facts.RiskOf).
-	Risk    *Risk           `json:"risk,omitempty"`
-	Fixed   []FindingRef    `json:"fixed,omitempty"`
-	Counts  Counts          `json:"counts"`
-	Digests DecisionDigests `json:"digests"`
+	Risk  *Risk        `json:"risk,omitempty"`
+	Fixed []FindingRef `json:"fixed,omitempty"`
+	// NewSecrets and FixedSecrets are the fingerprints of credentials the
+	// baseline did not have, and of the baseline's that are gone.
+	NewSecrets   []string        `json:"newSecrets,omitempty"`
+	FixedSecrets []string        `json:"fixedSecrets,omitempty"`
+	Counts       Counts          `json:"counts"`
+	Digests      DecisionDigests `json:"digests"`
 }
 
 // DecisionImage names the image decided on.

@@ -42,6 +42,9 @@ type SecretFinding struct {
 	// Allowed names the allow-list entry that accepts the finding; an
 	// allowed finding is reported and never denies.
 	Allowed string `json:"allowed,omitempty"`
+	// Baseline is new or known against a baseline's secrets attestation
+	// (empty without one).
+	Baseline string `json:"baseline,omitempty"`
 }
 
 // SecretsReport is the result of one secrets scan.

@@ -23,6 +23,9 @@ type Baseline struct {
 	// findings document or attestation; a decision lists only refs): the
 	// risk score's change is measured against them.
 	full []facts.Finding
+	// secrets are the fingerprints of the baseline's credentials, when it
+	// has a secrets report.
+	secrets map[string]bool
 }
 
 // NewBaseline is an empty baseline from source.
@@ -76,6 +79,40 @@ func (b *Baseline) AddFindings(fs []facts.Finding) {
 	for _, f := range fs {
 		b.findings[baselineKey(f.ID, f.Package.Name)] = refOf(f)
 	}
+}
+
+// AddSecrets adds a secrets report's fingerprints to the baseline.
+func (b *Baseline) AddSecrets(r *facts.SecretsReport) {
+	if b.secrets == nil {
+		b.secrets = map[string]bool{}
+	}
+	for _, f := range r.Findings {
+		b.secrets[f.Fingerprint] = true
+	}
+}
+
+// markSecrets sets each credential's baseline status and returns the
+// baseline's fingerprints that are gone; nothing without a baseline
+// secrets report.
+func (b *Baseline) markSecrets(fs []facts.SecretFinding) (fixed []string) {
+	if b.secrets == nil {
+		return nil
+	}
+	now := map[string]bool{}
+	for i := range fs {
+		now[fs[i].Fingerprint] = true
+		fs[i].Baseline = "new"
+		if b.secrets[fs[i].Fingerprint] {
+			fs[i].Baseline = "known"
+		}
+	}
+	for fp := range b.secrets {
+		if !now[fp] {
+			fixed = append(fixed, fp)
+		}
+	}
+	sort.Strings(fixed)
+	return fixed
 }
 
 // Has reports whether the baseline holds advisory id in package pkg.

@@ -68,6 +68,12 @@ func (e *Engine) Gate(ctx context.Context, in Input, opts ...GateOption) (*Decis
 	in.normalize()
 	if o.baseline != nil {
 		in.Baseline = &BaselineFacts{Source: o.baseline.Source, Fixed: o.baseline.mark(in.Findings)}
+		if in.Secrets != nil {
+			sec := *in.Secrets
+			sec.Findings = append(make([]facts.SecretFinding, 0, len(sec.Findings)), sec.Findings...)
+			in.Secrets = &sec
+			in.Baseline.FixedSecrets = o.baseline.markSecrets(sec.Findings)
+		}
 	}
 	applyVEX(&in, o.vex)
 	in.Risk = riskOf(&in, o.baseline)
@@ -179,7 +185,15 @@ func (e *Engine) decide(ctx context.Context, in *Input, raw []byte, mode Mode, a
 		r := *in.Risk
 		d.Risk = &r
 	}
+	if in.Secrets != nil {
+		for _, f := range in.Secrets.Findings {
+			if f.Baseline == "new" {
+				d.NewSecrets = append(d.NewSecrets, f.Fingerprint)
+			}
+		}
+	}
 	if in.Baseline != nil {
+		d.FixedSecrets = in.Baseline.FixedSecrets
 		d.Fixed = in.Baseline.Fixed
 		d.Counts.FixedFindings = len(in.Baseline.Fixed)
 	}

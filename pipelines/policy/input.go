@@ -31,6 +31,9 @@ type Input struct {
 type BaselineFacts struct {
 	Source string       `json:"source"`
 	Fixed  []FindingRef `json:"fixed"`
+	// FixedSecrets are the fingerprints of the baseline's credentials
+	// this image no longer has.
+	FixedSecrets []string `json:"fixed_secrets,omitempty"`
 }
 
 // SecretsFacts are the credentials found in the image's layers. Each

@@ -545,3 +545,29 @@ func TestRiskScoreGated(t *testing.T) {
 		t.Fatalf("a score over max_score: %v", rules(d.Violations))
 	}
 }
+
+// Against a baseline's secrets report, each credential is new or known,
+// the gone ones are listed, and the caller's input is not changed.
+func TestBaselineSecrets(t *testing.T) {
+	b := NewBaseline("registry.example.com/app@sha256:" + strings.Repeat("c", 64))
+	b.AddSecrets(&facts.SecretsReport{Findings: []facts.SecretFinding{{Fingerprint: "/a:github-pat:1"}, {Fingerprint: "/gone:github-pat:1"}}})
+	in := input()
+	in.AddSecrets(&facts.SecretsReport{RuleSet: "gitleaks", Findings: []facts.SecretFinding{
+		{Rule: "github-pat", File: "/a", Line: 1, Fingerprint: "/a:github-pat:1", Status: facts.SecretPresent},
+		{Rule: "github-pat", File: "/b", Line: 1, Fingerprint: "/b:github-pat:1", Status: facts.SecretPresent},
+	}})
+	d, seen, err := engine(t).Gate(context.Background(), in, WithBaseline(b), WithNow(now))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(d.NewSecrets, ",") != "/b:github-pat:1" || strings.Join(d.FixedSecrets, ",") != "/gone:github-pat:1" {
+		t.Fatalf("new %v, gone %v", d.NewSecrets, d.FixedSecrets)
+	}
+	if seen.Secrets.Findings[0].Baseline != "known" || seen.Secrets.Findings[1].Baseline != "new" || in.Secrets.Findings[0].Baseline != "" {
+		t.Fatalf("statuses %+v; the caller's input %+v", seen.Secrets.Findings, in.Secrets.Findings)
+	}
+	raw, _ := facts.Encode(seen)
+	if err := ValidateInput(raw); err != nil {
+		t.Fatal(err)
+	}
+}

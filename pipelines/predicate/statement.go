@@ -28,6 +28,9 @@ const (
 	// PolicyInput is sealyard's policy input document (policy-input.json),
 	// attested beside the decision so that verify --gate can replay it.
 	PolicyInput = "https://sealyard.dev/policy-input/v1"
+	// Secrets is sealyard's secrets report of the image (secrets.json):
+	// where credentials are, never what they are.
+	Secrets = "https://sealyard.dev/attestations/secrets/v1"
 )
 
 var shortNames = map[string]string{
@@ -38,6 +41,7 @@ var shortNames = map[string]string{
 	"slsaprovenance1": SLSAProvenance1,
 	"vsa":             VSA,
 	"policyinput":     PolicyInput,
+	"secrets":         Secrets,
 	"openvex":         OpenVEX,
 }
 
@@ -66,6 +70,7 @@ var Requirements = map[string][]string{
 	"provenance": {SLSAProvenance1},
 	"decision":   {VSA},
 	"vex":        {OpenVEX},
+	"secrets":    {Secrets},
 }
 
 // PlatformAnnotation, on a subject, names the platform of an image index

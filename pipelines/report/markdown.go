@@ -87,6 +87,9 @@ func Markdown(s Summary) []byte {
 	if d != nil && (d.Counts.NewFindings > 0 || d.Counts.KnownFindings > 0 || d.Counts.FixedFindings > 0) {
 		fmt.Fprintf(&b, "| Against the baseline | %d new%s, %d fixed%s, %d known |\n", len(d.New), refTail(d.New), len(d.Fixed), refTail(d.Fixed), d.Counts.KnownFindings)
 	}
+	if d != nil && len(d.NewSecrets)+len(d.FixedSecrets) > 0 {
+		fmt.Fprintf(&b, "| Credentials against the baseline | %d new (%s), %d gone (%s) |\n", len(d.NewSecrets), strings.Join(d.NewSecrets, ", "), len(d.FixedSecrets), strings.Join(d.FixedSecrets, ", "))
+	}
 	if r := s.Secrets; r != nil {
 		fmt.Fprintf(&b, "| Secrets | %d found in %d files of %d layers (%d allowed) |\n", len(r.Findings), r.Scanned.Files, r.Scanned.Layers, len(r.Findings)-len(r.Denying()))
 	}

@@ -587,6 +587,13 @@ func attest(ctx context.Context, cfg *Config, t *tracker, res *Result, d name.Di
 		sign.Statement{PredicateType: predicate.VSA, Predicate: vsa},
 		sign.Statement{PredicateType: predicate.PolicyInput, Predicate: g.input},
 	)
+	if res.Secrets != nil {
+		raw, err := facts.Encode(res.Secrets)
+		if err != nil {
+			return st.end(err, "")
+		}
+		stmts = append(stmts, sign.Statement{PredicateType: predicate.Secrets, Predicate: raw})
+	}
 	if g.vex != nil {
 		stmts = append(stmts, sign.Statement{PredicateType: predicate.OpenVEX, Predicate: g.vex})
 	}

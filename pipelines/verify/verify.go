@@ -80,7 +80,7 @@ func WithRequire(kinds ...string) Option {
 	return func(o *options) error {
 		for _, k := range kinds {
 			if _, ok := predicate.Requirements[k]; !ok {
-				return fmt.Errorf("unknown attestation requirement %q (want sbom, vuln, provenance, decision or vex)", k)
+				return fmt.Errorf("unknown attestation requirement %q (want sbom, vuln, provenance, decision, vex or secrets)", k)
 			}
 			o.require = append(o.require, k)
 		}

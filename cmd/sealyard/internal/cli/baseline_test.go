@@ -19,6 +19,7 @@ import (
 	ctypes "github.com/sigstore/cosign/v2/pkg/types"
 
 	"github.com/sealyard/sealyard/internal/testutil/goprog"
+	"github.com/sealyard/sealyard/internal/testutil/plant"
 	"github.com/sealyard/sealyard/pipelines/build"
 	"github.com/sealyard/sealyard/pipelines/facts"
 	"github.com/sealyard/sealyard/pipelines/policy"
@@ -46,7 +47,12 @@ func TestRegistryBaseline(t *testing.T) {
 		return repo + "@" + line[strings.Index(line, "@")+1:]
 	}
 	v1 := release("v1", layoutOf(t, build.Directory(programDir(t, text), "/usr/local/bin")))
-	next := layoutOf(t, build.Directory(programDir(t, text), "/usr/local/bin"), build.Directory(programDir(t, html), "/opt/bin"))
+	// The next build adds a program and, by mistake, a credential.
+	token := plant.GitHubToken(t)
+	cfgDir := t.TempDir()
+	os.WriteFile(filepath.Join(cfgDir, "deploy.env"), []byte("GITHUB_TOKEN="+token+"\n"), 0o644)
+	next := layoutOf(t, build.Directory(programDir(t, text), "/usr/local/bin"), build.Directory(programDir(t, html), "/opt/bin"), build.Directory(cfgDir, "/etc/app"))
+	const leaked = "/etc/app/deploy.env:github-pat:1"
 
 	gate := func(src, baseline string, extra ...string) (result, *policy.Input, *facts.Decision) {
 		t.Helper()
@@ -105,6 +111,10 @@ func TestRegistryBaseline(t *testing.T) {
 	if d.Counts.NewFindings != len(want) || len(d.New) != len(want) || in.Baseline == nil || in.Baseline.Source != v1 {
 		t.Fatalf("counts %+v, new %v, baseline %+v", d.Counts, d.New, in.Baseline)
 	}
+	// The credential is new against release 1's secrets attestation.
+	if strings.Join(d.NewSecrets, ",") != leaked || len(in.Secrets.Findings) != 1 || in.Secrets.Findings[0].Baseline != "new" {
+		t.Fatalf("new credentials %v, input %+v", d.NewSecrets, in.Secrets)
+	}
 	// The table says what the change introduced.
 	r = s.sealyard(t, append([]string{"gate", next, "--baseline", "registry:" + v1, "--key", s.pub, "--skip-tlog-unsafe"}, dbArgs(t)...)...)
 	if !strings.Contains(r.stdout, fmt.Sprintf("%d new, 0 fixed, %d known", len(want), len(known))) || !strings.Contains(r.stdout, want[0]) {
@@ -129,7 +139,10 @@ func TestRegistryBaseline(t *testing.T) {
 	}
 
 	// The other way: x/text's advisories are gone, and listed as fixed.
-	_, _, d = gate(layoutOf(t, build.Directory(programDir(t, html), "/opt/bin")), "registry:"+v2)
+	r, _, d = gate(layoutOf(t, build.Directory(programDir(t, html), "/opt/bin")), "registry:"+v2)
+	if d == nil {
+		t.Fatalf("gate against release 2: exit %d\n%s", r.code, r.stderr)
+	}
 	fixed := map[string]bool{}
 	for _, f := range d.Fixed {
 		fixed[f.Package] = true
@@ -137,6 +150,11 @@ func TestRegistryBaseline(t *testing.T) {
 	if !fixed["golang.org/x/text"] || fixed["golang.org/x/net"] || d.Counts.FixedFindings != len(d.Fixed) {
 		t.Fatalf("fixed %+v", d.Fixed)
 	}
+	if strings.Join(d.FixedSecrets, ",") != leaked || len(d.NewSecrets) != 0 {
+		t.Fatalf("credentials gone %v, new %v", d.FixedSecrets, d.NewSecrets)
+	}
+	// Release 2's secrets report is attested and verifies.
+	s.sealyard(t, "verify", v2, "--key", s.pub, "--skip-tlog-unsafe", "--require", "sbom,vuln,provenance,secrets").mustSucceed(t)
 
 	// Verified with another key: refused.
 	other := filepath.Join(t.TempDir(), "other")

@@ -403,6 +403,12 @@ func decisionTable(w io.Writer, d *policy.Decision) error {
 			fmt.Fprintf(tw, "  fixed\t%s %s %s\n", r.ID, r.Package, r.Version)
 		}
 	}
+	for _, fp := range d.NewSecrets {
+		fmt.Fprintf(tw, "  new credential\t%s\n", fp)
+	}
+	for _, fp := range d.FixedSecrets {
+		fmt.Fprintf(tw, "  credential gone\t%s\n", fp)
+	}
 	section := func(title string, vs []policy.Violation) {
 		if len(vs) == 0 {
 			return
