@@ -183,6 +183,10 @@ func (m *Sealyard) Gate(
 	// An OpenVEX document.
 	// +optional
 	vex *dagger.File,
+	// An allow-list for credentials found in the image's layers: YAML
+	// (paths, rules, fingerprints) or a .gitleaksignore.
+	// +optional
+	secretsAllow *dagger.File,
 	// A vulnerability database directory (default: the latest, cached).
 	// +optional
 	db *dagger.Directory,
@@ -202,12 +206,12 @@ func (m *Sealyard) Gate(
 	if err != nil {
 		return nil, err
 	}
-	in := cmdline.Inputs{Policies: policies != nil, Exceptions: exceptions != nil, VEX: vex != nil, DB: db != nil, DBMaxAge: dbMaxAge}
+	in := cmdline.Inputs{Policies: policies != nil, Exceptions: exceptions != nil, VEX: vex != nil, SecretsAllow: secretsAllow != nil, DB: db != nil, DBMaxAge: dbMaxAge}
 	e, err := cmdline.Gate(in, mode, ci)
 	if err != nil {
 		return nil, err
 	}
-	ctr := mountInputs(m.tool().WithMountedFile(cmdline.Image, container.AsTarball()), inputs{policies, exceptions, vex, db})
+	ctr := mountInputs(m.tool().WithMountedFile(cmdline.Image, container.AsTarball()), inputs{policies, exceptions, vex, secretsAllow, db})
 	if u := in.DBUpdate(); u != nil {
 		ctr = ctr.WithExec(u.Args)
 	}
@@ -368,6 +372,10 @@ func (m *Sealyard) Ship(
 	// An OpenVEX document.
 	// +optional
 	vex *dagger.File,
+	// An allow-list for credentials found in the image's layers: YAML
+	// (paths, rules, fingerprints) or a .gitleaksignore.
+	// +optional
+	secretsAllow *dagger.File,
 	// A vulnerability database directory (default: the latest, cached).
 	// +optional
 	db *dagger.Directory,
@@ -394,7 +402,7 @@ func (m *Sealyard) Ship(
 	// +optional
 	sourceDateEpoch string,
 ) (string, error) {
-	done, code, err := m.ship(ctx, shipArgs{source, ref, key, password, pkg, dockerfile, platforms, inputs{policies, exceptions, vex, db}, dbMaxAge, gateMode, registryUser, registryPassword, skipTlogUnsafe, ciEnv, sourceDateEpoch})
+	done, code, err := m.ship(ctx, shipArgs{source, ref, key, password, pkg, dockerfile, platforms, inputs{policies, exceptions, vex, secretsAllow, db}, dbMaxAge, gateMode, registryUser, registryPassword, skipTlogUnsafe, ciEnv, sourceDateEpoch})
 	switch {
 	case err != nil:
 		return "", err
@@ -441,6 +449,10 @@ func (m *Sealyard) Report(
 	// An OpenVEX document.
 	// +optional
 	vex *dagger.File,
+	// An allow-list for credentials found in the image's layers: YAML
+	// (paths, rules, fingerprints) or a .gitleaksignore.
+	// +optional
+	secretsAllow *dagger.File,
 	// A vulnerability database directory.
 	// +optional
 	db *dagger.Directory,
@@ -466,7 +478,7 @@ func (m *Sealyard) Report(
 	// +optional
 	sourceDateEpoch string,
 ) (*dagger.Directory, error) {
-	done, _, err := m.ship(ctx, shipArgs{source, ref, key, password, pkg, dockerfile, platforms, inputs{policies, exceptions, vex, db}, dbMaxAge, gateMode, registryUser, registryPassword, skipTlogUnsafe, ciEnv, sourceDateEpoch})
+	done, _, err := m.ship(ctx, shipArgs{source, ref, key, password, pkg, dockerfile, platforms, inputs{policies, exceptions, vex, secretsAllow, db}, dbMaxAge, gateMode, registryUser, registryPassword, skipTlogUnsafe, ciEnv, sourceDateEpoch})
 	if err != nil {
 		return nil, err
 	}
@@ -498,7 +510,7 @@ func (m *Sealyard) ship(ctx context.Context, a shipArgs) (*dagger.Container, int
 	}
 	s := cmdline.Ship{
 		Ref: a.ref, Pkg: a.pkg, FromImage: a.dockerfile != "", GateMode: a.gateMode,
-		Inputs:   cmdline.Inputs{Policies: a.in.policies != nil, Exceptions: a.in.exceptions != nil, VEX: a.in.vex != nil, DB: a.in.db != nil, DBMaxAge: a.dbMaxAge},
+		Inputs:   cmdline.Inputs{Policies: a.in.policies != nil, Exceptions: a.in.exceptions != nil, VEX: a.in.vex != nil, SecretsAllow: a.in.secretsAllow != nil, DB: a.in.db != nil, DBMaxAge: a.dbMaxAge},
 		Signing:  cmdline.Signing{HasPassword: a.password != nil, SkipTlogUnsafe: a.skipTlogUnsafe},
 		Registry: cmdline.Registry{User: a.registryUser, HasPassword: a.registryPassword != nil},
 		CI:       ci,
@@ -560,9 +572,9 @@ func (m *Sealyard) tool() *dagger.Container {
 
 // inputs are the optional policy and database inputs.
 type inputs struct {
-	policies        *dagger.Directory
-	exceptions, vex *dagger.File
-	db              *dagger.Directory
+	policies                      *dagger.Directory
+	exceptions, vex, secretsAllow *dagger.File
+	db                            *dagger.Directory
 }
 
 func mountInputs(c *dagger.Container, in inputs) *dagger.Container {
@@ -574,6 +586,9 @@ func mountInputs(c *dagger.Container, in inputs) *dagger.Container {
 	}
 	if in.vex != nil {
 		c = c.WithMountedFile(cmdline.VEX, in.vex)
+	}
+	if in.secretsAllow != nil {
+		c = c.WithMountedFile(cmdline.SecretsAllow, in.secretsAllow)
 	}
 	if in.db != nil {
 		c = c.WithMountedDirectory(cmdline.DB, in.db)

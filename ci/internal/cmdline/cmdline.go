@@ -30,11 +30,13 @@ const (
 	DBCache = "/var/cache/sealyard/db"
 	// Policies, Exceptions, VEX, PublicKey and TrustedRoot are where those
 	// inputs are mounted.
-	Policies    = "/work/policies"
-	Exceptions  = "/work/exceptions.yaml"
-	VEX         = "/work/vex.json"
-	PublicKey   = "/work/cosign.pub"
-	TrustedRoot = "/work/trusted_root.json"
+	Policies   = "/work/policies"
+	Exceptions = "/work/exceptions.yaml"
+	VEX        = "/work/vex.json"
+	// SecretsAllow is where the allow-list for credentials is mounted.
+	SecretsAllow = "/work/secrets-allow.yaml"
+	PublicKey    = "/work/cosign.pub"
+	TrustedRoot  = "/work/trusted_root.json"
 	// Key is where the signing key secret is mounted (a file in tmpfs,
 	// never an argument or a variable).
 	Key = "/run/secrets/cosign.key"
@@ -63,6 +65,9 @@ type Exec struct {
 // each set one adds its flag.
 type Inputs struct {
 	Policies, Exceptions, VEX bool
+	// SecretsAllow is true when an allow-list for the credentials found in
+	// the image's layers is given.
+	SecretsAllow bool
 	// DB is true when a database directory is given; otherwise the cache
 	// volume is used and updated first.
 	DB bool
@@ -80,6 +85,9 @@ func (in Inputs) gateArgs() []string {
 	}
 	if in.VEX {
 		a = append(a, "--vex", VEX)
+	}
+	if in.SecretsAllow {
+		a = append(a, "--secrets-allow", SecretsAllow)
 	}
 	return a
 }
@@ -101,7 +109,7 @@ func (in Inputs) mounts() []string {
 	for _, x := range []struct {
 		on   bool
 		path string
-	}{{in.Policies, Policies}, {in.Exceptions, Exceptions}, {in.VEX, VEX}, {in.DB, DB}} {
+	}{{in.Policies, Policies}, {in.Exceptions, Exceptions}, {in.VEX, VEX}, {in.SecretsAllow, SecretsAllow}, {in.DB, DB}} {
 		if x.on {
 			m = append(m, x.path)
 		}

@@ -14,7 +14,7 @@ func TestShip(t *testing.T) {
 	ci.SourceDateEpoch = "1700000000"
 	e, err := Ship{
 		Ref: "ghcr.io/acme/app:v1", Pkg: "./cmd/app", Platforms: []string{"linux/amd64", "linux/arm64"}, GateMode: "audit",
-		Inputs:   Inputs{Exceptions: true, DB: true, DBMaxAge: "0"},
+		Inputs:   Inputs{Exceptions: true, SecretsAllow: true, DB: true, DBMaxAge: "0"},
 		Signing:  Signing{HasPassword: true},
 		Registry: Registry{User: "bot", HasPassword: true},
 		CI:       ci,
@@ -23,7 +23,7 @@ func TestShip(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"sealyard", "run", "/work/src/cmd/app", "--to", "ghcr.io/acme/app:v1", "--out", "/work/out", "--progress", "plain", "--gate-mode", "audit",
-		"--platform", "linux/amd64,linux/arm64", "--exceptions", "/work/exceptions.yaml", "--db", "/work/db", "--db-max-age", "0",
+		"--platform", "linux/amd64,linux/arm64", "--exceptions", "/work/exceptions.yaml", "--secrets-allow", "/work/secrets-allow.yaml", "--db", "/work/db", "--db-max-age", "0",
 		"--key", "/run/secrets/cosign.key", "--username", "bot"}
 	if !reflect.DeepEqual(e.Args, want) {
 		t.Fatalf("args\n%q\nwant\n%q", e.Args, want)
@@ -35,7 +35,7 @@ func TestShip(t *testing.T) {
 	if !reflect.DeepEqual(e.Env, wantEnv) {
 		t.Fatalf("env %v, want %v (tokens are never forwarded)", e.Env, wantEnv)
 	}
-	if !reflect.DeepEqual(e.Mounts, []string{Source, Exceptions, DB, Key}) {
+	if !reflect.DeepEqual(e.Mounts, []string{Source, Exceptions, SecretsAllow, DB, Key}) {
 		t.Fatalf("mounts %v", e.Mounts)
 	}
 }
