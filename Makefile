@@ -6,7 +6,7 @@ GO    ?= go
 SUDO  := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 
-.PHONY: all demo test bench deps fmt-check vet unit dagger-check fuzz
+.PHONY: all demo test bench deps fmt-check vet unit dagger-check fuzz release
 
 all: test
 
@@ -44,6 +44,11 @@ bench: deps
 FUZZTIME ?= 30s
 FUZZMINTIME ?= 5s
 FUZZ_PKGS = ./pipelines/image ./pipelines/policy ./pipelines/sbom ./cmd/sealyard/internal/cli
+# sealyard ships itself: RELEASE_TO=REGISTRY/REPOSITORY:TAG RELEASE_KEY=...
+# (see .ci/release for the other settings).
+release:
+	./.ci/release
+
 fuzz:
 	@for pkg in $(FUZZ_PKGS); do \
 		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
