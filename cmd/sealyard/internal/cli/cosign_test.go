@@ -68,6 +68,26 @@ func (s *signing) sealyard(t *testing.T, args ...string) result {
 	return run(t, s.reg.Password, s.env, append(args, registryArgs(s.reg)...)...)
 }
 
+// attested has the stock cosign CLI verify ref's attestation of type typ
+// with the test key and returns the statement it verified.
+func (s *signing) attested(t *testing.T, typ, ref string) *predicate.Statement {
+	t.Helper()
+	out, err := s.cosign(t, "verify-attestation", "--key", s.pub, "--insecure-ignore-tlog=true", "--type", typ, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env struct{ Payload string }
+	if err := json.Unmarshal([]byte(strings.SplitN(strings.TrimSpace(out), "\n", 2)[0]), &env); err != nil {
+		t.Fatalf("cosign printed %q", out)
+	}
+	body, _ := base64.StdEncoding.DecodeString(env.Payload)
+	st, err := predicate.Parse(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 // cosign runs the stock cosign CLI (the version sealyard links).
 func (s *signing) cosign(t *testing.T, args ...string) (string, error) {
 	t.Helper()
