@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealyard/sealyard/internal/testutil/plant"
 	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
 )
 
@@ -95,21 +96,5 @@ func TestMakeRelease(t *testing.T) {
 	if err != nil || !strings.Contains(string(v), `"v0.0.0-test"`) {
 		t.Fatalf("the released binary: %v\n%s", err, v)
 	}
-	for _, secret := range []string{s.reg.Password, s.password} {
-		checkNoSecretUnder(t, out, secret)
-	}
-}
-
-// checkNoSecretUnder fails when any file under dir holds secret.
-func checkNoSecretUnder(t *testing.T, dir, secret string) {
-	t.Helper()
-	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
-		if err != nil || e.IsDir() {
-			return err
-		}
-		if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
-			t.Errorf("%s holds a secret", p)
-		}
-		return nil
-	})
+	plant.AssertAbsentInDir(t, out, s.reg.Password, s.password)
 }
