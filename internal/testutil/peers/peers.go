@@ -77,13 +77,15 @@ func (tl Tool) Path(t testing.TB) string {
 		})
 		return filepath.Join(dir, name)
 	}
-	key := fixturecache.Key("peer-v2", tl.Package, tl.Version(t), graphDigest(t), runtime.Version())
+	key := fixturecache.Key("peer-v3", tl.Package, tl.Version(t), graphDigest(t), runtime.Version())
 	dir := fixturecache.Dir(t, "peer-"+name, key, func(dir string) error {
 		// From the test's package directory, inside sealyard's module: the
 		// build uses sealyard's go.mod, go.sum and build cache.
-		// Same flags as the tests' builds, so the packages compiled for
-		// one are reused by the other.
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), tl.Package)
+		// The flags of every build make test does (-trimpath,
+		// CGO_ENABLED=0: sealyard's own, the tests', the fixtures'), so
+		// the packages compiled for one are reused by the others.
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), tl.Package)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("go build %s: %v\n%s", tl.Package, err, out)
 		}
