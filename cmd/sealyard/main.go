@@ -8,6 +8,11 @@ import (
 	"os/signal"
 	"syscall"
 
+	// Mozilla's root certificates, used only where the system has none:
+	// sealyard's released image is the binary alone on scratch, and must
+	// still reach public registries and Sigstore over TLS.
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"github.com/sealyard/sealyard/cmd/sealyard/internal/cli"
 	"github.com/sealyard/sealyard/internal/scratch"
 )
