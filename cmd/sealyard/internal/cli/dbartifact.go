@@ -63,10 +63,18 @@ is the digest it claims, download it (checked against that digest) and
 install it in --db: the database there is replaced only by one that opens and
 is intact. Scans then record the artifact (REPOSITORY@DIGEST) beside the
 database digest. An artifact that does not verify is an error (exit 2), and
-nothing is installed.`,
+nothing is installed.
+
+Like run, it takes a flag the command line does not set from its SEALYARD_
+variable (--trusted-root from SEALYARD_TRUSTED_ROOT, --ca-file from
+SEALYARD_CA_FILE), so a CI job sets them once for both; the settings that
+weaken a check (--skip-tlog-unsafe and the like) count only as flags.`,
 		Example: `  sealyard db pull registry.example.com/security/sealyard-db@sha256:... --key cosign.pub`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applySettings(cmd, s, "", false); err != nil {
+				return err
+			}
 			if dir == "" {
 				dir = vulndb.DefaultDir(s.getenv)
 			}

@@ -64,6 +64,19 @@ func TestDBArtifact(t *testing.T) {
 		t.Fatal("a database was installed from an artifact that does not verify")
 	}
 
+	// The log's check switched off from the environment, where a
+	// variable set up the CI configuration would hide it: refused, the
+	// flag named, nothing installed. (--trusted-root and --ca-file from
+	// the environment: TestActionWithReleasedImage.)
+	env := map[string]string{"COSIGN_PASSWORD": s.password, "SEALYARD_SKIP_TLOG_UNSAFE": "true"}
+	r = run(t, s.reg.Password, env, append([]string{"db", "pull", ref, "--db", empty, "--key", s.pub}, registryArgs(s.reg)...)...)
+	if r.code != ExitError || !strings.Contains(r.stderr, "SEALYARD_SKIP_TLOG_UNSAFE sets skip-tlog-unsafe") {
+		t.Fatalf("the log's check off from the environment: exit %d\n%s", r.code, r.stderr)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) > 0 {
+		t.Fatalf("files left in %s: %v", empty, entries)
+	}
+
 	// A signed image that is not a database artifact: refused.
 	img := s.push(t, "notadb")
 	s.sealyard(t, "sign", img, "--key", s.priv, "--skip-tlog-unsafe").mustSucceed(t)
