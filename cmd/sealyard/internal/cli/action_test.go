@@ -20,12 +20,9 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/sigstore/sigstore-go/pkg/testing/ca"
 	"gopkg.in/yaml.v3"
 
 	"github.com/sealyard/sealyard/internal/testutil/plant"
-	"github.com/sealyard/sealyard/internal/testutil/virtualsigstore"
-	"github.com/sealyard/sealyard/internal/testutil/vulnfixture"
 )
 
 // TestActionWithReleasedImage runs the GitHub action's steps as a runner
@@ -41,30 +38,15 @@ func TestActionWithReleasedImage(t *testing.T) {
 	job := newActionJob(t)
 	ws, runnerTemp := job.ws, job.runnerTemp
 
-	// sealyard's image, into the registry and pulled by digest into Docker
-	// with the job's docker login.
-	layout := "oci-dir:" + filepath.Join(t.TempDir(), "sealyard")
-	run(t, "", nil, "build", filepath.Join(repoRoot(t), "cmd", "sealyard"), "-o", layout).mustSucceed(t)
-	pushed := strings.TrimSpace(s.sealyard(t, "push", layout, s.reg.Host+"/sealyard:action").mustSucceed(t).stdout)
-	img := s.reg.Host + "/sealyard@" + pushed[strings.Index(pushed, "@")+1:]
-	docker := func(args ...string) {
-		t.Helper()
-		cmd := exec.Command("docker", append([]string{"--config", filepath.Join(s.dir, "docker")}, args...)...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+	// sealyard's image, pulled by digest into Docker with the job's
+	// docker login; the database artifact, logged.
+	img := sealyardImage(t, s)
+	cmd := exec.Command("docker", "--config", filepath.Join(s.dir, "docker"), "pull", "-q", img)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("docker pull: %v\n%s", err, out)
 	}
-	docker("pull", "-q", img)
 	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", img).Run() })
-
-	// The database, pushed as an artifact logged in a transparency log
-	// whose trusted root the job has.
-	vs, err := ca.NewVirtualSigstore()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rekor := virtualsigstore.RekorServer(t, vs)
-	dbRef := strings.TrimSpace(s.sealyard(t, "db", "push", s.reg.Host+"/security/sealyard-db:latest", "--db", vulnfixture.DBDir(t), "--key", s.priv, "--rekor-url", rekor).mustSucceed(t).stdout)
+	dbRef, rootFile := loggedDBArtifact(t, s)
 
 	// The workspace: the files the job's inputs name. sealyard inside the
 	// image sees only the workspace and the runner's temp directory.
@@ -76,7 +58,7 @@ func TestActionWithReleasedImage(t *testing.T) {
 		return p
 	}
 	caFile := put("registry-ca.pem", mustRead(t, s.reg.CAFile))
-	trustedRoot := put("trusted_root.json", virtualsigstore.TrustedRootJSON(t, vs))
+	trustedRoot := put("trusted_root.json", mustRead(t, rootFile))
 	key := put("cosign.key", mustRead(t, s.priv))
 	pub := put("cosign.pub", mustRead(t, s.pub))
 	exceptions := put("exceptions.yaml", []byte("exceptions:\n  - package: stdlib\n    reason: sealyard's test image is built with the machine's Go\n    owner: action-test\n    expires: "+time.Now().AddDate(0, 0, 30).Format("2006-01-02")+"\n"))
