@@ -218,9 +218,20 @@ func writeCert(t testing.TB, certFile, keyFile string) *x509.CertPool {
 	return pool
 }
 
-// HasTag reports whether repo has tag, asking the registry directly (a
-// repository that does not exist has no tags).
+// HasTag reports whether repo has tag, asking the registry directly.
 func (r *Registry) HasTag(t testing.TB, repo, tag string) bool {
+	t.Helper()
+	for _, x := range r.Tags(t, repo) {
+		if x == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// Tags lists repo's tags, asking the registry directly (a repository that
+// does not exist has none).
+func (r *Registry) Tags(t testing.TB, repo string) []string {
 	t.Helper()
 	rp, err := name.NewRepository(r.Host + "/" + repo)
 	if err != nil {
@@ -228,12 +239,7 @@ func (r *Registry) HasTag(t testing.TB, repo, tag string) bool {
 	}
 	tags, err := remote.List(rp, r.Client(t).RemoteOptions(context.Background())...)
 	if err != nil {
-		return false
+		return nil
 	}
-	for _, x := range tags {
-		if x == tag {
-			return true
-		}
-	}
-	return false
+	return tags
 }
