@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -152,6 +151,7 @@ type actionJob struct {
 	outputs        map[string]map[string]string
 	log            bytes.Buffer
 	cred           *syscall.Credential
+	dirs           []string // workspace, temp, home: the runner user's
 }
 
 const runnerUID = 1001
@@ -168,7 +168,7 @@ func newActionJob(t *testing.T) *actionJob {
 		t.Cleanup(func() { os.RemoveAll(d) })
 		dirs = append(dirs, d)
 	}
-	j.ws, j.runnerTemp = dirs[0], dirs[1]
+	j.dirs, j.ws, j.runnerTemp = dirs, dirs[0], dirs[1]
 	j.env = []string{"HOME=" + dirs[2]}
 	if os.Getuid() == 0 {
 		g, err := user.LookupGroup("docker")
@@ -194,8 +194,7 @@ func (j *actionJob) own() {
 	if j.cred == nil {
 		return
 	}
-	for _, kv := range append([]string{"WS=" + j.ws, "TEMP=" + j.runnerTemp}, j.env[0]) {
-		_, d, _ := strings.Cut(kv, "=")
+	for _, d := range j.dirs {
 		if err := filepath.Walk(d, func(p string, _ os.FileInfo, err error) error {
 			if err != nil {
 				return err
@@ -309,7 +308,8 @@ func (j *actionJob) run() bool {
 			}
 		}
 		if st.ID != "" {
-			j.outputs[st.ID] = readGitHubOutput(t, ghOutput)
+			runs := readOutputs(t, ghOutput)
+			j.outputs[st.ID] = runs[len(runs)-1]
 		}
 	}
 	return !failed
@@ -347,26 +347,4 @@ func (j *actionJob) condition(cond string, failed bool, value func(string) strin
 		return false // a step without a status function runs only while all pass
 	}
 	return ok
-}
-
-// readGitHubOutput reads NAME=VALUE lines and NAME<<DELIMITER blocks.
-func readGitHubOutput(t *testing.T, file string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(mustRead(t, file)))
-	for sc.Scan() {
-		line := sc.Text()
-		if k, delim, ok := strings.Cut(line, "<<"); ok && !strings.Contains(k, "=") {
-			var v []string
-			for sc.Scan() && sc.Text() != delim {
-				v = append(v, sc.Text())
-			}
-			out[k] = strings.Join(v, "\n")
-			continue
-		}
-		if k, v, ok := strings.Cut(line, "="); ok {
-			out[k] = v
-		}
-	}
-	return out
 }
