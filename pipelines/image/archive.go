@@ -2,6 +2,7 @@ package image
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -218,16 +219,28 @@ type dockerManifest struct {
 
 // checkDockerArchive checks a docker save archive: safe entries, complete,
 // and every file manifest.json names present.
-func checkDockerArchive(p string, o *options) error {
+//
+// It also reports whether the layers are stored uncompressed, as
+// go-containerregistry decides it (by the first layer's leading bytes):
+// their compressed form, and so the image's manifest, is then made by
+// compressing them.
+func checkDockerArchive(p string, o *options) (layersUncompressed bool, err error) {
 	present := map[string]bool{}
 	symlinks := map[string]string{}
+	compressed := map[string]bool{}
 	var manifest []dockerManifest
-	err := walkTar(context.Background(), p, o, true, func(name string, hdr *tar.Header, r io.Reader) error {
+	err = walkTar(context.Background(), p, o, true, func(name string, hdr *tar.Header, r io.Reader) error {
 		if hdr.Typeflag == tar.TypeSymlink {
 			symlinks[name], _ = linkTarget(name, hdr.Linkname)
 			return nil
 		}
 		present[name] = true
+		if hdr.Typeflag == tar.TypeReg {
+			var head [4]byte
+			n, _ := io.ReadFull(r, head[:])
+			compressed[name] = isCompressed(head[:n])
+			r = io.MultiReader(bytes.NewReader(head[:n]), r)
+		}
 		if name == "manifest.json" {
 			if hdr.Size > 16<<20 {
 				return fmt.Errorf("%w: manifest.json is %d bytes", ErrInvalidImage, hdr.Size)
@@ -239,33 +252,45 @@ func checkDockerArchive(p string, o *options) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !present["manifest.json"] {
 		if present["index.json"] {
-			return fmt.Errorf("%w: no manifest.json; this looks like an OCI layout, use oci-archive:", ErrInvalidImage)
+			return false, fmt.Errorf("%w: no manifest.json; this looks like an OCI layout, use oci-archive:", ErrInvalidImage)
 		}
-		return fmt.Errorf("%w: no manifest.json (not a docker save archive)", ErrInvalidImage)
+		return false, fmt.Errorf("%w: no manifest.json (not a docker save archive)", ErrInvalidImage)
 	}
 	switch len(manifest) {
 	case 0:
-		return fmt.Errorf("%w: manifest.json lists no images", ErrInvalidImage)
+		return false, fmt.Errorf("%w: manifest.json lists no images", ErrInvalidImage)
 	case 1:
 	default:
-		return fmt.Errorf("%w: archive holds %d images; save one image per archive", ErrInvalidImage, len(manifest))
+		return false, fmt.Errorf("%w: archive holds %d images; save one image per archive", ErrInvalidImage, len(manifest))
 	}
 	m := manifest[0]
 	for _, f := range append([]string{m.Config}, m.Layers...) {
 		n, err := safeName(f)
 		if err != nil {
-			return fmt.Errorf("%w: manifest.json: %w", ErrInvalidImage, err)
+			return false, fmt.Errorf("%w: manifest.json: %w", ErrInvalidImage, err)
 		}
 		for i := 0; i < 8 && symlinks[n] != ""; i++ {
 			n = symlinks[n]
 		}
 		if !present[n] {
-			return fmt.Errorf("%w: manifest.json names %q, which the archive does not hold (missing layer or config)", ErrInvalidImage, f)
+			return false, fmt.Errorf("%w: manifest.json names %q, which the archive does not hold (missing layer or config)", ErrInvalidImage, f)
 		}
 	}
-	return nil
+	if len(m.Layers) == 0 {
+		return false, nil
+	}
+	first, _ := safeName(m.Layers[0])
+	for i := 0; i < 8 && symlinks[first] != ""; i++ {
+		first = symlinks[first]
+	}
+	return !compressed[first], nil
+}
+
+// isCompressed reports whether a blob begins as gzip or zstd does.
+func isCompressed(head []byte) bool {
+	return bytes.HasPrefix(head, []byte{0x1f, 0x8b}) || bytes.HasPrefix(head, []byte{0x28, 0xb5, 0x2f, 0xfd})
 }

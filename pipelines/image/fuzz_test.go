@@ -87,7 +87,7 @@ func FuzzOCIArchive(f *testing.F) {
 		defer watchdog.Stop()
 		start := time.Now()
 		dir, err := extractOCIArchive(context.Background(), p, o)
-		_ = checkDockerArchive(p, o)
+		_, _ = checkDockerArchive(p, o)
 		if d := time.Since(start); d > 5*time.Second {
 			t.Fatalf("reading %d bytes took %v", len(data), d)
 		}

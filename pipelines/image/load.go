@@ -185,7 +185,8 @@ func checkLayoutBlobs(p layout.Path, a Artifact) error {
 }
 
 func loadDockerArchive(path string, o *options) (Artifact, error) {
-	if err := checkDockerArchive(path, o); err != nil {
+	uncompressed, err := checkDockerArchive(path, o)
+	if err != nil {
 		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
 	}
 	img, err := tarball.ImageFromPath(path, nil)
@@ -199,6 +200,7 @@ func loadDockerArchive(path string, o *options) (Artifact, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
 	}
+	v.storedUncompressed = uncompressed
 	return v, nil
 }
 

@@ -3,12 +3,14 @@ package image
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -486,4 +488,85 @@ func rewriteTar(t *testing.T, src string, edit func(name string, data []byte) []
 	}
 	tw.Close()
 	return dst
+}
+
+// TestDockerArchiveOfUncompressedLayers: a docker save archive keeps its
+// layers uncompressed, and its layers say so (StoredUncompressed), so
+// readers take their contents from Uncompressed rather than compressing
+// them only to decompress them. Those contents are checked against the
+// config's diff_ids: a swapped layer is refused. An archive of compressed
+// layers does not claim it.
+func TestDockerArchiveOfUncompressedLayers(t *testing.T) {
+	ctx := context.Background()
+	good := filepath.Join(t.TempDir(), "good.tar")
+	if err := Write(ctx, randomImage(t, "amd64"), "docker-archive:"+good); err != nil {
+		t.Fatal(err)
+	}
+	gunzip := func(data []byte) []byte {
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	plain := rewriteTar(t, good, func(name string, data []byte) []byte {
+		if !strings.HasSuffix(name, ".tar.gz") {
+			return data
+		}
+		return gunzip(data)
+	})
+	stored := func(ref string) ([]bool, error) {
+		l, err := Load(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ls, err := l.Artifact.(v1.Image).Layers()
+		if err != nil {
+			return nil, err
+		}
+		var out []bool
+		for _, layer := range ls {
+			s, ok := layer.(interface{ StoredUncompressed() bool })
+			out = append(out, ok && s.StoredUncompressed())
+		}
+		return out, readAll(l.Artifact)
+	}
+	if got, err := stored("docker-archive:" + good); err != nil || !slices.Equal(got, []bool{false, false}) {
+		t.Fatalf("compressed layers: stored uncompressed %v, %v", got, err)
+	}
+	if got, err := stored("docker-archive:" + plain); err != nil || !slices.Equal(got, []bool{true, true}) {
+		t.Fatalf("uncompressed layers: stored uncompressed %v, %v", got, err)
+	}
+
+	swapped := rewriteTar(t, good, func(name string, data []byte) []byte {
+		if !strings.HasSuffix(name, ".tar.gz") {
+			return data
+		}
+		other, _ := random.Layer(512, types.DockerLayer)
+		rc, _ := other.Uncompressed()
+		b, _ := io.ReadAll(rc)
+		return b
+	})
+	l, err := Load(ctx, "docker-archive:"+swapped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ls, err := l.Artifact.(v1.Image).Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := ls[0].Uncompressed()
+	if err == nil {
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+	}
+	if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "uncompressed layer (diff_id)") {
+		t.Fatalf("a swapped uncompressed layer: %v", err)
+	}
 }

@@ -54,11 +54,14 @@ func sha256Hex(b []byte) string {
 type verifiedImage struct {
 	v1.Image
 	manifest *v1.Manifest
+	// storedUncompressed: the source keeps the layers uncompressed (see
+	// verifiedLayer.StoredUncompressed).
+	storedUncompressed bool
 }
 
-func verifiedImageOf(img v1.Image) (v1.Image, error) {
-	if _, ok := img.(*verifiedImage); ok {
-		return img, nil
+func verifiedImageOf(img v1.Image) (*verifiedImage, error) {
+	if v, ok := img.(*verifiedImage); ok {
+		return v, nil
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
@@ -128,7 +131,7 @@ func (i *verifiedImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for n, l := range ls {
-		out[n] = &verifiedLayer{Layer: l, desc: i.manifest.Layers[n], diffID: cf.RootFS.DiffIDs[n]}
+		out[n] = &verifiedLayer{Layer: l, desc: i.manifest.Layers[n], diffID: cf.RootFS.DiffIDs[n], storedUncompressed: i.storedUncompressed}
 	}
 	return out, nil
 }
@@ -164,9 +167,17 @@ func (i *verifiedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 // verifiedLayer checks its bytes as they stream.
 type verifiedLayer struct {
 	v1.Layer
-	desc   v1.Descriptor
-	diffID v1.Hash
+	desc               v1.Descriptor
+	diffID             v1.Hash
+	storedUncompressed bool
 }
+
+// StoredUncompressed reports that the source keeps the layer's bytes
+// uncompressed (a docker save archive): Compressed makes the blob by
+// compressing them, so a reader of the contents should call Uncompressed,
+// whose bytes are checked against the diff_id the image's config (and so
+// its digest) names.
+func (l *verifiedLayer) StoredUncompressed() bool { return l.storedUncompressed }
 
 func (l *verifiedLayer) Digest() (v1.Hash, error) { return l.desc.Digest, nil }
 func (l *verifiedLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
