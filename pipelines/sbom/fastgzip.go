@@ -68,7 +68,8 @@ type fastGzipLayer struct {
 
 // Uncompressed decompresses the stored blob when it is gzip. A layer whose
 // blob is stored uncompressed would be compressed by Compressed, so only
-// gzip media types take this path, and only after the gzip magic is seen.
+// gzip media types of layers not known to be stored uncompressed take this
+// path, and only after the gzip magic is seen.
 func (l fastGzipLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, err := l.uncompressed()
 	if err != nil {
@@ -86,6 +87,10 @@ func (l fastGzipLayer) name() string {
 }
 
 func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {
+	if s, ok := l.Layer.(storedUncompressed); ok && s.StoredUncompressed() {
+		// Its blob would be compressed only to be decompressed here.
+		return l.Layer.Uncompressed()
+	}
 	mt, err := l.MediaType()
 	if err != nil || (mt != types.DockerLayer && mt != types.OCILayer) {
 		return l.Layer.Uncompressed()
@@ -105,6 +110,12 @@ func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {
 		return nil, err
 	}
 	return &gzipReadCloser{zr: zr, under: rc}, nil
+}
+
+// storedUncompressed is a layer whose source keeps its bytes uncompressed
+// (image.Load's layers of a docker save archive say so).
+type storedUncompressed interface {
+	StoredUncompressed() bool
 }
 
 type gzipReadCloser struct {
