@@ -54,6 +54,7 @@ type options struct {
 	maxLayerBytes   int64
 	maxLayerEntries int
 	stereoscope     bool
+	syftSymbols     bool // syft's own Go symbol capture (with stereoscope)
 }
 
 // WithName sets the image name recorded in documents (default "image").
@@ -132,13 +133,25 @@ func makeOptions(opts []Option) (*options, error) {
 // defaults for images, no network access, and Go symbol capture for every
 // module (reachability needs it).
 func Config(toolVersion string) *syft.CreateSBOMConfig {
-	goCfg := golang.DefaultCatalogerConfig().
-		WithSearchRemoteLicenses(false).
-		WithCaptureSymbols(cataloging.SymbolScopeAll)
-	pkgs := pkgcataloging.DefaultConfig().WithGolangConfig(goCfg)
 	return syft.DefaultCreateSBOMConfig().
 		WithTool("sealyard", toolVersion).
-		WithPackagesConfig(pkgs)
+		WithPackagesConfig(packagesConfig(true))
+}
+
+func packagesConfig(symbols bool) pkgcataloging.Config {
+	return pkgcataloging.DefaultConfig().WithGolangConfig(goConfig(symbols))
+}
+
+// goConfig is the golang cataloger's configuration, capturing every
+// module's symbols or none.
+func goConfig(symbols bool) golang.CatalogerConfig {
+	scope := cataloging.SymbolScopeNone
+	if symbols {
+		scope = cataloging.SymbolScopeAll
+	}
+	return golang.DefaultCatalogerConfig().
+		WithSearchRemoteLicenses(false).
+		WithCaptureSymbols(scope)
 }
 
 // Generate catalogs one platform image.
@@ -164,10 +177,11 @@ func WithLayerLimits(maxBytes int64, maxEntries int) Option {
 
 // WithStereoscope reads the image through stereoscope, syft's image
 // library (each layer unpacked to disk, then indexed), instead of the
-// one-pass source: for comparison, and as a fallback.
+// one-pass source, and has syft capture the Go symbols: syft as it is,
+// for comparison, and as a fallback.
 func WithStereoscope() Option {
 	return func(o *options) error {
-		o.stereoscope = true
+		o.stereoscope, o.syftSymbols = true, true
 		return nil
 	}
 }
@@ -305,10 +319,14 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 	cfg := Config(o.toolVersion).WithParallelism(o.parallelism)
 	cat, onePass := simg.FileCatalog.(*catalog)
 	onePass = onePass && slices.Equal(cfg.Files.Hashers, []crypto.Hash{crypto.SHA256})
-	files := cfg.Files
+	files, packages := cfg.Files, cfg.Packages
 	if onePass {
 		// The digests were taken as the layers were read.
 		cfg = cfg.WithFilesConfig(cfg.Files.WithHashers())
+	}
+	if !o.syftSymbols {
+		// The Go symbols are read after cataloging (captureGoSymbols).
+		cfg = cfg.WithPackagesConfig(packagesConfig(false))
 	}
 	sctx, err := withLicenseScanner(ctx)
 	if err != nil {
@@ -326,9 +344,13 @@ func generate(ctx context.Context, img v1.Image, o *options) (*Document, error) 
 		if err := fileDigestsFromStream(s, res, cat); err != nil {
 			return nil, fmt.Errorf("file digests: %w", err)
 		}
-		recordFilesConfig(s, files)
 	}
-	correctVendoredSymbols(s, res)
+	if o.syftSymbols {
+		correctVendoredSymbols(s, res)
+	} else if err := captureGoSymbols(ctx, s, res); err != nil {
+		return nil, err
+	}
+	recordConfig(s, files, packages)
 	redactSource(s, o.redact)
 	if m, ok := s.Source.Metadata.(source.ImageMetadata); ok && o.repository != "" {
 		m.RepoDigests = []string{o.repository + "@" + digest.String()}

@@ -6,8 +6,10 @@ import (
 	"debug/macho"
 	"encoding/binary"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/anchore/syft/syft/artifact"
 	"github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
@@ -22,13 +24,14 @@ import (
 // reference) says they are not. correctVendoredSymbols re-reads each
 // affected binary's function-name table and keeps, for the import paths the
 // standard library vendors, only the symbols the module itself contributes.
+// (captureGoSymbols, in gosymbols_capture.go, never makes the mistake.)
 
 // maxBinaryRead bounds how much of one binary is read to correct symbols.
 const maxBinaryRead = 1 << 30
 
 func correctVendoredSymbols(s *syftsbom.SBOM, res file.Resolver) {
 	names := map[file.Coordinates]*funcNames{}
-	var fixed []pkg.Package
+	fixed := map[artifact.ID]pkg.Package{}
 	for _, p := range s.Artifacts.Packages.Sorted() {
 		m, ok := p.Metadata.(pkg.GolangBinaryBuildinfoEntry)
 		if !ok || len(m.Symbols) == 0 || p.Name == "stdlib" {
@@ -56,20 +59,68 @@ func correctVendoredSymbols(s *syftsbom.SBOM, res file.Resolver) {
 			}
 			changed = true
 			if own := fn.byPackage[path]; len(own) > 0 {
-				symbols[path] = own
+				// Sorted and without duplicates, as syft lists them.
+				symbols[path] = slices.Compact(slices.Sorted(slices.Values(own)))
 			}
 		}
 		if !changed {
 			continue
 		}
+		if len(symbols) == 0 {
+			symbols = nil
+		}
+		old := p.ID()
 		m.Symbols = symbols
 		p.Metadata = m
-		fixed = append(fixed, p)
+		fixed[old] = p
 	}
-	for _, p := range fixed {
-		s.Artifacts.Packages.Delete(p.ID())
+	replacePackages(s, fixed)
+}
+
+// replacePackages puts each changed package in place of the package it
+// was (by ID), under the ID syft gives its new contents (syft's package
+// IDs hash the metadata, Go symbols included), in the collection and in
+// every relationship.
+func replacePackages(s *syftsbom.SBOM, changed map[artifact.ID]pkg.Package) {
+	if len(changed) == 0 {
+		return
+	}
+	for old, p := range changed {
+		p.SetID()
+		changed[old] = p
+		s.Artifacts.Packages.Delete(old)
 		s.Artifacts.Packages.Add(p)
 	}
+	swap := func(a artifact.Identifiable) artifact.Identifiable {
+		if p, ok := a.(pkg.Package); ok {
+			if n, ok := changed[p.ID()]; ok {
+				return n
+			}
+		}
+		return a
+	}
+	for i, r := range s.Relationships {
+		s.Relationships[i].From, s.Relationships[i].To = swap(r.From), swap(r.To)
+	}
+}
+
+// openBinary opens a file for random access: the image's own reader
+// where it has one (so only the sections wanted are read), else its
+// contents read into memory, up to maxBinaryRead.
+func openBinary(res file.Resolver, loc file.Location) (io.ReaderAt, io.Closer, error) {
+	rc, err := res.FileContentsByLocation(loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	if r, ok := rc.(io.ReaderAt); ok {
+		return r, rc, nil
+	}
+	defer rc.Close()
+	data, err := io.ReadAll(io.LimitReader(rc, maxBinaryRead))
+	if err != nil {
+		return nil, nil, err
+	}
+	return bytes.NewReader(data), io.NopCloser(nil), nil
 }
 
 // funcNames are a binary's function names: local names by (non-vendored)
@@ -80,22 +131,11 @@ type funcNames struct {
 }
 
 func readFuncNames(res file.Resolver, loc file.Location) *funcNames {
-	rc, err := res.FileContentsByLocation(loc)
+	ra, closer, err := openBinary(res, loc)
 	if err != nil {
 		return nil
 	}
-	defer rc.Close()
-	// Image files are unpacked on disk: read only the pclntab section.
-	var ra io.ReaderAt
-	if r, ok := rc.(io.ReaderAt); ok {
-		ra = r
-	} else {
-		data, err := io.ReadAll(io.LimitReader(rc, maxBinaryRead))
-		if err != nil {
-			return nil
-		}
-		ra = bytes.NewReader(data)
-	}
+	defer closer.Close()
 	tab := pclntab(ra)
 	if tab == nil {
 		return nil
@@ -134,9 +174,11 @@ func packagePath(name string) string {
 	return name[:slash+1+dot]
 }
 
+// pclntab is a binary's function table, from an ELF or (thin) Mach-O
+// file with a text section, as syft reads it; nil otherwise.
 func pclntab(r io.ReaderAt) []byte {
 	if f, err := elf.NewFile(r); err == nil {
-		if s := f.Section(".gopclntab"); s != nil {
+		if s := f.Section(".gopclntab"); s != nil && f.Section(".text") != nil {
 			if b, err := s.Data(); err == nil {
 				return b
 			}
@@ -144,7 +186,7 @@ func pclntab(r io.ReaderAt) []byte {
 		return nil
 	}
 	if f, err := macho.NewFile(r); err == nil {
-		if s := f.Section("__gopclntab"); s != nil {
+		if s := f.Section("__gopclntab"); s != nil && f.Section("__text") != nil {
 			if b, err := s.Data(); err == nil {
 				return b
 			}

@@ -27,6 +27,7 @@ import (
 	stimage "github.com/anchore/stereoscope/pkg/image"
 	"github.com/anchore/syft/syft/artifact"
 	"github.com/anchore/syft/syft/cataloging/filecataloging"
+	"github.com/anchore/syft/syft/cataloging/pkgcataloging"
 	syftfile "github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
@@ -678,22 +679,26 @@ func fileDigestsFromStream(s *syftsbom.SBOM, res syftfile.Resolver, cat *catalog
 	return nil
 }
 
-// recordFilesConfig puts files back as the file cataloging configuration
-// s's descriptor records: the digests are syft's, taken in the stream
-// rather than by syft's task, and the audit trail says what produced the
-// document's digests. The trail is syft's unexported type; only its
-// exported Files field is set.
-func recordFilesConfig(s *syftsbom.SBOM, files filecataloging.Config) {
+// recordConfig puts back, as the configuration s's descriptor records,
+// the file and package cataloging syft was asked for where sealyard did
+// part of the work itself: the file digests taken in the stream rather
+// than by syft's task, the Go symbols read after cataloging rather than by
+// syft's golang cataloger. The documents are the ones that configuration
+// gives, and the audit trail says so. The trail is syft's unexported
+// type; only its exported Files and Packages fields are set.
+func recordConfig(s *syftsbom.SBOM, files filecataloging.Config, packages pkgcataloging.Config) {
 	cur := reflect.ValueOf(s.Descriptor.Configuration)
 	if !cur.IsValid() || cur.Kind() != reflect.Struct {
 		return
 	}
 	v := reflect.New(cur.Type()).Elem()
 	v.Set(cur)
-	f := v.FieldByName("Files")
-	if !f.IsValid() || !f.CanSet() || f.Type() != reflect.TypeOf(files) {
-		return
+	for name, val := range map[string]any{"Files": files, "Packages": packages} {
+		f := v.FieldByName(name)
+		if !f.IsValid() || !f.CanSet() || f.Type() != reflect.TypeOf(val) {
+			return
+		}
+		f.Set(reflect.ValueOf(val))
 	}
-	f.Set(reflect.ValueOf(files))
 	s.Descriptor.Configuration = v.Interface()
 }

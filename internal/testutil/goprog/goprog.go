@@ -112,20 +112,30 @@ func Stripped(p Program) Program {
 // Build compiles p for linux/arch and returns the binary's path.
 func Build(t testing.TB, p Program, arch string) string {
 	t.Helper()
+	return BuildFor(t, p, "linux", arch)
+}
+
+// BuildFor compiles p for goos/arch and returns the binary's path.
+func BuildFor(t testing.TB, p Program, goos, arch string) string {
+	t.Helper()
 	goVersion := p.Toolchain
 	if goVersion == "" {
 		goVersion = runtime.Version()
 	}
 	reqs := append([]string(nil), p.Require...)
 	sort.Strings(reqs)
-	key := fixturecache.Key("goprog-v1", p.Name, p.Main, strings.Join(reqs, ";"), goVersion, arch, p.Ldflags)
-	dir := fixturecache.Dir(t, "goprog-"+p.Name+"-"+arch, key, func(dir string) error {
-		return build(p, arch, dir)
+	platform := arch
+	if goos != "linux" {
+		platform = goos + "-" + arch
+	}
+	key := fixturecache.Key("goprog-v1", p.Name, p.Main, strings.Join(reqs, ";"), goVersion, platform, p.Ldflags)
+	dir := fixturecache.Dir(t, "goprog-"+p.Name+"-"+platform, key, func(dir string) error {
+		return build(p, goos, arch, dir)
 	})
 	return filepath.Join(dir, p.Name)
 }
 
-func build(p Program, arch, out string) error {
+func build(p Program, goos, arch, out string) error {
 	src, err := os.MkdirTemp("", "goprog-src-*")
 	if err != nil {
 		return err
@@ -141,7 +151,7 @@ func build(p Program, arch, out string) error {
 	if err := os.WriteFile(filepath.Join(src, "main.go"), []byte(p.Main), 0o644); err != nil {
 		return err
 	}
-	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch, "GOFLAGS=-mod=mod")
+	env := append(os.Environ(), "CGO_ENABLED=0", "GOOS="+goos, "GOARCH="+arch, "GOFLAGS=-mod=mod")
 	if p.Toolchain != "" {
 		env = append(env, "GOTOOLCHAIN="+p.Toolchain)
 	}
