@@ -42,7 +42,7 @@ test: deps fmt-check vet
 ## time, CPU time, peak memory, their ratios and the top of a CPU profile
 bench: deps
 	@[ -x /usr/bin/time ] || { echo "installing time (GNU time: peak memory of each process)"; $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q time; }
-	$(GO) test -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan ./pipelines/run
+	$(GO) test $(BUILDFLAGS) -run '^$$' -bench . -benchtime $(or $(BENCHTIME),1x) -timeout 60m ./internal/bench ./pipelines/scan ./pipelines/run
 
 ## fuzz: run every Fuzz target for FUZZTIME each (make test runs their
 ## seeds); crashers land in the package's testdata/fuzz as regression seeds.
