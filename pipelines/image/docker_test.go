@@ -16,14 +16,22 @@ import (
 // The Docker suite runs with -tags docker, which make test sets whenever a
 // Docker daemon answers.
 
+// TestDockerSourceMatchesDockerSave: the docker: source is the image
+// docker save gives, read as a docker save archive (with its checks),
+// from a temporary file that goes when the image is closed; its layers
+// are stored uncompressed, and say so.
 func TestDockerSourceMatchesDockerSave(t *testing.T) {
 	ctx := context.Background()
 	ref := dockertest.DockerfileApp(t)
-	fromDaemon, err := Load(ctx, "docker:"+ref)
+	tmp := t.TempDir()
+	fromDaemon, err := Load(ctx, "docker:"+ref, WithTempDir(tmp))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fromDaemon.Close()
+	if saved, _ := filepath.Glob(filepath.Join(tmp, "*")); len(saved) != 1 {
+		t.Fatalf("temporary files while the image is open: %v", saved)
+	}
 
 	saved := dockertest.Save(t, ref)
 	fromArchive, err := Load(ctx, "docker-archive:"+saved)
@@ -44,6 +52,20 @@ func TestDockerSourceMatchesDockerSave(t *testing.T) {
 	layers, _ := fromDaemon.Artifact.(v1.Image).Layers()
 	if len(layers) != 2 {
 		t.Fatalf("want the imported Debian layer and the COPY layer, got %d layers", len(layers))
+	}
+	for i, l := range layers {
+		if s, ok := l.(interface{ StoredUncompressed() bool }); !ok || !s.StoredUncompressed() {
+			t.Errorf("layer %d is not marked stored uncompressed", i)
+		}
+	}
+	if err := readAll(fromDaemon.Artifact); err != nil {
+		t.Fatal(err)
+	}
+	if err := fromDaemon.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Fatalf("left after Close: %v", left)
 	}
 }
 

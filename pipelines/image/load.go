@@ -4,15 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/daemon"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/moby/moby/client"
 )
 
 // ErrInvalidImage is wrapped by errors about the content of an image source:
@@ -83,7 +84,7 @@ func LoadRef(ctx context.Context, r Ref, opts ...Option) (*Loaded, error) {
 	case DockerArchive:
 		l.Artifact, err = loadDockerArchive(r.Path, o)
 	case Docker:
-		l.Artifact, err = loadDaemon(ctx, r.Name)
+		l.Artifact, l.cleanup, err = loadDaemon(ctx, r.Name, o)
 	case Registry:
 		l.Artifact, err = loadRemote(ctx, r.Name, o)
 	default:
@@ -185,40 +186,72 @@ func checkLayoutBlobs(p layout.Path, a Artifact) error {
 }
 
 func loadDockerArchive(path string, o *options) (Artifact, error) {
-	uncompressed, err := checkDockerArchive(path, o)
+	v, err := readDockerArchive(path, o)
 	if err != nil {
 		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
+	}
+	return v, nil
+}
+
+// readDockerArchive reads a checked docker save archive.
+func readDockerArchive(path string, o *options) (*verifiedImage, error) {
+	uncompressed, err := checkDockerArchive(path, o)
+	if err != nil {
+		return nil, err
 	}
 	img, err := tarball.ImageFromPath(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("docker-archive %q: %w: %w", path, ErrInvalidImage, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
 	}
 	if _, err := img.Manifest(); err != nil {
-		return nil, fmt.Errorf("docker-archive %q: %w: %w", path, ErrInvalidImage, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
 	}
 	v, err := verifiedImageOf(img)
 	if err != nil {
-		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
+		return nil, err
 	}
 	v.storedUncompressed = uncompressed
 	return v, nil
 }
 
-func loadDaemon(ctx context.Context, ref name.Reference) (Artifact, error) {
-	img, err := daemon.Image(ref, daemon.WithContext(ctx), daemon.WithFileBufferedOpener())
+// loadDaemon has the Docker daemon save the image (docker save) to a
+// temporary file, up to the archive size limit, and reads that as a
+// docker save archive, with the same checks. The file is removed when
+// the image is closed (cleanup).
+func loadDaemon(ctx context.Context, ref name.Reference, o *options) (a Artifact, cleanup func() error, err error) {
+	fail := func(err error) (Artifact, func() error, error) {
+		return nil, nil, fmt.Errorf("docker image %q: %w", ref, err)
+	}
+	cli, err := client.New(client.FromEnv)
 	if err != nil {
-		return nil, fmt.Errorf("docker image %q: %w", ref, err)
+		return fail(err)
 	}
-	// Force the save now so a missing image or an unreachable daemon is
-	// reported here, not by a later stage.
-	if _, err := img.Manifest(); err != nil {
-		return nil, fmt.Errorf("docker image %q: %w", ref, err)
-	}
-	v, err := verifiedImageOf(img)
+	defer cli.Close()
+	rc, err := cli.ImageSave(ctx, []string{ref.Name()})
 	if err != nil {
-		return nil, fmt.Errorf("docker image %q: %w", ref, err)
+		return fail(err)
 	}
-	return v, nil
+	defer rc.Close()
+	f, err := os.CreateTemp(o.tempDir, "sealyard-docker-*.tar")
+	if err != nil {
+		return fail(err)
+	}
+	cleanup = func() error { return os.Remove(f.Name()) }
+	n, err := io.Copy(f, io.LimitReader(rc, o.maxTotal+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && n > o.maxTotal {
+		err = fmt.Errorf("%w: the saved image is over the %d byte archive limit", ErrInvalidImage, o.maxTotal)
+	}
+	if err == nil {
+		a, err = readDockerArchive(f.Name(), o)
+	}
+	if err != nil {
+		_ = cleanup()
+		return fail(err)
+	}
+	return a, cleanup, nil
 }
 
 func loadRemote(ctx context.Context, ref name.Reference, o *options) (Artifact, error) {
