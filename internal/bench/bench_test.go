@@ -90,6 +90,16 @@ func referenceImage(b *testing.B) (string, int64) {
 	return p, fi.Size()
 }
 
+// buildSealyard builds the sealyard binary at path, with make test's
+// flags (-trimpath, and CGO_ENABLED=0 from the Makefile), so that it
+// reuses their build cache; the peers are built the same way.
+func buildSealyard(b *testing.B, path string) {
+	b.Helper()
+	if out, err := exec.Command("go", "build", "-trimpath", "-o", path, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
+		b.Fatalf("go build: %v\n%s", err, out)
+	}
+}
+
 // usage is what a process (or a chain of them) cost.
 type usage struct {
 	wall, cpu time.Duration
@@ -182,9 +192,7 @@ func BenchmarkRunVsChain(b *testing.B) {
 		b.Fatal(err)
 	}
 	sealyard := filepath.Join(work, "sealyard")
-	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildSealyard(b, sealyard)
 	syft, grype, cosign, crane := peers.Syft.Path(b), peers.Grype.Path(b), peers.Cosign.Path(b), peers.Crane.Path(b)
 
 	// The peers read registry credentials from a Docker config and trust
@@ -339,9 +347,7 @@ func BenchmarkSBOM(b *testing.B) {
 	one := oneFileImage(b)
 	work := b.TempDir()
 	sealyard := filepath.Join(work, "sealyard")
-	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildSealyard(b, sealyard)
 	syft, trivy := peers.Syft.Path(b), peers.Trivy.Path(b)
 	e := env{vars: slices.Clip(append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000", "SYFT_CHECK_FOR_APP_UPDATE=false"))}
 
@@ -448,9 +454,7 @@ func sizedImage(b *testing.B, mb int64) string {
 func BenchmarkLinearCost(b *testing.B) {
 	work := b.TempDir()
 	sealyard := filepath.Join(work, "sealyard")
-	if out, err := exec.Command("go", "build", "-o", sealyard, "github.com/sealyard/sealyard/cmd/sealyard").CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
+	buildSealyard(b, sealyard)
 	e := env{vars: slices.Clip(append(os.Environ(), "SOURCE_DATE_EPOCH=1700000000"))}
 	reps := max(b.N, 3)
 	fmt.Printf("\nsealyard sbom on generated images, %d runs each, medians, %d CPUs\n", reps, runtime.NumCPU())
