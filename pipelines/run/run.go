@@ -59,6 +59,15 @@ type Result struct {
 	Packages map[string][]facts.SBOMPackage `json:"-"`
 	// Attested are the predicate types attested, once attested.
 	Attested []string `json:"attested,omitempty"`
+
+	outputsMu sync.Mutex // stages write their outputs concurrently
+}
+
+// output records a file written, by kind.
+func (r *Result) output(kind, path string) {
+	r.outputsMu.Lock()
+	defer r.outputsMu.Unlock()
+	r.Outputs[kind] = path
 }
 
 // Denied reports whether the gate stopped the run.
@@ -87,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Outputs: map[string]string{}}
 	err := run(ctx, &cfg, t, res)
 	if p, aerr := t.closeAudit(cfg.OutDir); aerr == nil {
-		res.Outputs["audit log"] = p
+		res.output("audit log", p)
 	} else if err == nil {
 		err = aerr
 	}
@@ -119,6 +128,28 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	if err != nil {
 		return err
 	}
+
+	// The secrets scan reads every layer on its own: it runs beside the
+	// cataloging, and the gate waits for both.
+	secCtx, cancelSecrets := context.WithCancel(ctx)
+	defer cancelSecrets()
+	var sec *facts.SecretsReport
+	var secErr error
+	secDone := make(chan struct{})
+	go func() {
+		defer close(secDone)
+		sec, secErr = scanSecrets(secCtx, cfg, t, res, src.artifact, dst.String())
+	}()
+	waitSecrets := func() error {
+		<-secDone
+		return secErr
+	}
+	// On an early return the scan is stopped and waited for, so nothing
+	// writes to res or the output directory after run returns.
+	defer func() {
+		cancelSecrets()
+		<-secDone
+	}()
 
 	// Per platform: catalog, then scan, the platforms concurrently.
 	results := make([]platformResult, len(imgs))
@@ -174,8 +205,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 		res.BaseUpdate = &u
 	}
 
-	sec, err := scanSecrets(ctx, cfg, t, res, src.artifact, dst.String())
-	if err != nil {
+	if err := waitSecrets(); err != nil {
 		docsWG.Wait()
 		return err
 	}
@@ -440,7 +470,7 @@ func writeSBOMs(cfg *Config, t *tracker, res *Result, results []platformResult) 
 			if err := atomicfile.WriteBytes(path, 0o644, f.data); err != nil {
 				return st.end(err, "")
 			}
-			res.Outputs[f.kind] = path
+			res.output(f.kind, path)
 			st.outputs[f.file] = sha256Of(f.data)
 			n++
 		}
@@ -669,7 +699,7 @@ func writeReports(cfg *Config, t *tracker, res *Result, findings *facts.Report, 
 		if err := atomicfile.WriteBytes(p, 0o644, f.data); err != nil {
 			return nil, st.end(err, "")
 		}
-		res.Outputs[f.kind] = p
+		res.output(f.kind, p)
 		st.outputs[f.file] = sha256Of(f.data)
 	}
 	return vexDoc, st.end(nil, fmt.Sprintf("%d reachability statements", statements))
@@ -689,14 +719,14 @@ func writeSummary(cfg *Config, res *Result, dst name.Reference) error {
 	if err := atomicfile.WriteBytes(hp, 0o644, page.Bytes()); err != nil {
 		return err
 	}
-	res.Outputs["HTML report"] = hp
+	res.output("HTML report", hp)
 	sum.Outputs = res.Outputs
 	res.Summary = report.Markdown(sum)
 	p := filepath.Join(cfg.OutDir, "summary.md")
 	if err := atomicfile.WriteBytes(p, 0o644, res.Summary); err != nil {
 		return err
 	}
-	res.Outputs["summary"] = p
+	res.output("summary", p)
 	return nil
 }
 
@@ -704,7 +734,7 @@ func writeJSON(cfg *Config, res *Result, kind, file string, v any) error {
 	if err := writeFile(cfg, file, v); err != nil {
 		return err
 	}
-	res.Outputs[kind] = filepath.Join(cfg.OutDir, file)
+	res.output(kind, filepath.Join(cfg.OutDir, file))
 	return nil
 }
 
@@ -721,7 +751,7 @@ func writeBytes(cfg *Config, res *Result, kind, file string, data []byte) error 
 	if err := atomicfile.WriteBytes(p, 0o644, data); err != nil {
 		return err
 	}
-	res.Outputs[kind] = p
+	res.output(kind, p)
 	return nil
 }
 
