@@ -1,18 +1,17 @@
 package sbom
 
 import (
-	"bufio"
 	"io"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-	kgzip "github.com/klauspost/compress/gzip"
+
+	"github.com/sealyard/sealyard/pipelines/image"
 )
 
-// fastGzipImage hands stereoscope layers that decompress gzip with
-// klauspost/compress, about a fifth faster than the standard library on
-// large layers (the one decompression pass of cataloging). Other layers,
-// and everything but Layers, are the image's own.
+// fastGzipImage hands stereoscope layers whose Uncompressed is
+// image.Contents (klauspost gzip; layers stored uncompressed read as
+// they are), for the one decompression pass of cataloging. Everything
+// but Layers is the image's own.
 //
 // Every layer's uncompressed stream is also bounded (see limits.go).
 type fastGzipImage struct {
@@ -66,10 +65,7 @@ type fastGzipLayer struct {
 	maxEntries int
 }
 
-// Uncompressed decompresses the stored blob when it is gzip. A layer whose
-// blob is stored uncompressed would be compressed by Compressed, so only
-// gzip media types of layers not known to be stored uncompressed take this
-// path, and only after the gzip magic is seen.
+// Uncompressed is image.Contents, bounded.
 func (l fastGzipLayer) Uncompressed() (io.ReadCloser, error) {
 	rc, err := l.uncompressed()
 	if err != nil {
@@ -87,48 +83,5 @@ func (l fastGzipLayer) name() string {
 }
 
 func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {
-	if s, ok := l.Layer.(storedUncompressed); ok && s.StoredUncompressed() {
-		// Its blob would be compressed only to be decompressed here.
-		return l.Layer.Uncompressed()
-	}
-	mt, err := l.MediaType()
-	if err != nil || (mt != types.DockerLayer && mt != types.OCILayer) {
-		return l.Layer.Uncompressed()
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, err
-	}
-	br := bufio.NewReaderSize(rc, 1<<20)
-	if magic, err := br.Peek(2); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
-		rc.Close()
-		return l.Layer.Uncompressed()
-	}
-	zr, err := kgzip.NewReader(br)
-	if err != nil {
-		rc.Close()
-		return nil, err
-	}
-	return &gzipReadCloser{zr: zr, under: rc}, nil
-}
-
-// storedUncompressed is a layer whose source keeps its bytes uncompressed
-// (image.Load's layers of a docker save archive say so).
-type storedUncompressed interface {
-	StoredUncompressed() bool
-}
-
-type gzipReadCloser struct {
-	zr    *kgzip.Reader
-	under io.Closer
-}
-
-func (g *gzipReadCloser) Read(p []byte) (int, error) { return g.zr.Read(p) }
-
-func (g *gzipReadCloser) Close() error {
-	err := g.zr.Close()
-	if cerr := g.under.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return image.Contents(l.Layer)
 }

@@ -182,7 +182,7 @@ func scanLayer(ctx context.Context, pl *pool, index int, l v1.Layer, diffID v1.H
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxLayerEntries
 	}
-	rc, err := l.Uncompressed()
+	rc, err := image.Contents(l)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
