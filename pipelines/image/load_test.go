@@ -439,15 +439,7 @@ func TestTamperedBlobsAreRefused(t *testing.T) {
 		if err := Write(ctx, img, "docker-archive:"+good); err != nil {
 			t.Fatal(err)
 		}
-		bad := rewriteTar(t, good, func(name string, data []byte) []byte {
-			if !strings.HasSuffix(name, ".tar.gz") {
-				return data
-			}
-			other, _ := random.Layer(512, types.DockerLayer)
-			rc, _ := other.Compressed()
-			b, _ := io.ReadAll(rc)
-			return b
-		})
+		bad := swapLayers(t, good, (v1.Layer).Compressed)
 		l, err := Load(ctx, "docker-archive:"+bad)
 		if err == nil {
 			err = readAll(l.Artifact)
@@ -455,6 +447,31 @@ func TestTamperedBlobsAreRefused(t *testing.T) {
 		if !errors.Is(err, ErrDigestMismatch) || !strings.Contains(err.Error(), "uncompressed layer (diff_id)") {
 			t.Fatalf("a docker archive with a swapped layer: %v", err)
 		}
+	})
+}
+
+// swapLayers copies a docker archive written by Write with each layer
+// replaced by a random one, as read by form (compressed or not).
+func swapLayers(t *testing.T, archive string, form func(v1.Layer) (io.ReadCloser, error)) string {
+	t.Helper()
+	return rewriteTar(t, archive, func(name string, data []byte) []byte {
+		if !strings.HasSuffix(name, ".tar.gz") {
+			return data
+		}
+		other, err := random.Layer(512, types.DockerLayer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, err := form(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		b, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
 	})
 }
 
@@ -543,15 +560,7 @@ func TestDockerArchiveOfUncompressedLayers(t *testing.T) {
 		t.Fatalf("uncompressed layers: stored uncompressed %v, %v", got, err)
 	}
 
-	swapped := rewriteTar(t, good, func(name string, data []byte) []byte {
-		if !strings.HasSuffix(name, ".tar.gz") {
-			return data
-		}
-		other, _ := random.Layer(512, types.DockerLayer)
-		rc, _ := other.Uncompressed()
-		b, _ := io.ReadAll(rc)
-		return b
-	})
+	swapped := swapLayers(t, good, (v1.Layer).Uncompressed)
 	l, err := Load(ctx, "docker-archive:"+swapped)
 	if err != nil {
 		t.Fatal(err)

@@ -153,19 +153,26 @@ func diffIDs(t testing.TB, ls ...v1.Layer) []v1.Hash {
 	return out
 }
 
+// comparedImages are the images two ways of cataloging are compared on:
+// the Debian fixture with its Go programs (one linking x/net beside the
+// standard library's vendored copy of it, one stripped), a program built
+// with another Go release, and the layers, links and whiteouts image.
+func comparedImages(t *testing.T) map[string]v1.Image {
+	t.Helper()
+	return map[string]v1.Image{
+		"debian-and-go-programs": vulnfixture.Image(t).Image,
+		"gate-program":           vulnfixture.GateImage(t),
+		"layers-links-whiteouts": edgeCaseImage(t),
+	}
+}
+
 // TestOnePassMatchesStereoscope is the one-pass source's contract: the
 // SBOM it gives is the one stereoscope gives, byte for byte in every
 // format (packages, versions, PURLs, locations, layers, Go symbols, file
 // digests and metadata, relationships).
 func TestOnePassMatchesStereoscope(t *testing.T) {
-	fx := vulnfixture.Image(t)
-	images := map[string]v1.Image{
-		"debian-and-go-programs": fx.Image,
-		"gate-program":           vulnfixture.GateImage(t),
-		"layers-links-whiteouts": edgeCaseImage(t),
-		"no layers":              noLayers(t),
-	}
-	epoch := time.Unix(1700000000, 0)
+	images := comparedImages(t)
+	images["no layers"] = noLayers(t)
 	// A layer of more entries than the index budget is read twice; the
 	// edge-case image's layers all are, with a budget of 5.
 	images["layers-links-whiteouts, read twice"] = images["layers-links-whiteouts"]
@@ -187,20 +194,28 @@ func TestOnePassMatchesStereoscope(t *testing.T) {
 			if n := one.SBOM.Artifacts.Packages.PackageCount(); n < 2 && name != "no layers" {
 				t.Fatalf("only %d packages: nothing to compare", n)
 			}
-			for _, f := range Formats {
-				a, err := EncodeBytes(one, f, epoch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b, err := EncodeBytes(st, f, epoch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !bytes.Equal(a, b) {
-					t.Errorf("%s: the one-pass SBOM differs from stereoscope's:\n%s", f, firstDiff(a, b))
-				}
-			}
+			sameDocuments(t, one, st, "the one-pass SBOM differs from stereoscope's")
 		})
+	}
+}
+
+// sameDocuments fails unless a and b encode to the same bytes in every
+// format.
+func sameDocuments(t *testing.T, a, b *Document, differ string) {
+	t.Helper()
+	epoch := time.Unix(1700000000, 0)
+	for _, f := range Formats {
+		x, err := EncodeBytes(a, f, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := EncodeBytes(b, f, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(x, y) {
+			t.Errorf("%s: %s:\n%s", f, differ, firstDiff(x, y))
+		}
 	}
 }
 
@@ -210,7 +225,7 @@ func firstDiff(a, b []byte) string {
 	for i := 0; i < len(al) && i < len(bl); i++ {
 		if al[i] != bl[i] {
 			lo := max(0, i-3)
-			return fmt.Sprintf("line %d\none-pass:\n%s\nstereoscope:\n%s", i+1,
+			return fmt.Sprintf("line %d\nfirst:\n%s\nsecond:\n%s", i+1,
 				strings.Join(al[lo:min(len(al), i+4)], "\n"), strings.Join(bl[lo:min(len(bl), i+4)], "\n"))
 		}
 	}
