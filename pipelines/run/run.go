@@ -131,8 +131,8 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 
 	// The secrets scan reads every layer on its own: it runs beside the
 	// cataloging, and the gate waits for both.
-	secCtx, cancelSecrets := context.WithCancel(ctx)
-	defer cancelSecrets()
+	secCtx, cancelSecrets := context.WithCancelCause(ctx)
+	defer cancelSecrets(errStoppedEarly)
 	var sec *facts.SecretsReport
 	var secErr error
 	secDone := make(chan struct{})
@@ -147,7 +147,7 @@ func run(ctx context.Context, cfg *Config, t *tracker, res *Result) error {
 	// On an early return the scan is stopped and waited for, so nothing
 	// writes to res or the output directory after run returns.
 	defer func() {
-		cancelSecrets()
+		cancelSecrets(errStoppedEarly)
 		<-secDone
 	}()
 
@@ -500,12 +500,19 @@ func mergeFindings(results []platformResult, name, digest string) *facts.Report 
 	return out
 }
 
+// errStoppedEarly stops the secrets scan, which runs beside the other
+// stages, when the run ends before the gate (another stage failed).
+var errStoppedEarly = errors.New("stopped: the run ended at another stage")
+
 // scanSecrets reads every layer of the image for credentials and writes
 // secrets.json.
 func scanSecrets(ctx context.Context, cfg *Config, t *tracker, res *Result, a image.Artifact, ref string) (*facts.SecretsReport, error) {
 	st := t.begin("secrets", map[string]string{"image": res.Digest})
 	r, err := secrets.ScanImage(ctx, a, ref, secrets.ImageOptions{Options: secrets.Options{Allow: cfg.Secrets.Allow}})
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, errStoppedEarly) {
+			err = cause
+		}
 		return nil, st.end(fmt.Errorf("scanning for secrets: %w", err), "")
 	}
 	if err := writeJSON(cfg, res, "secrets", "secrets.json", r); err != nil {

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -113,4 +116,24 @@ func TestSecretInDeletedFileDeniesTheRun(t *testing.T) {
 		}
 	}
 	plant.AssertAbsentInDir(t, cfg.OutDir, token)
+}
+
+// TestSecretsScanStoppedEarlySaysSo: when another stage fails, the run
+// stops the secrets scan that runs beside it; its audit entry says it was
+// stopped, not that it failed on its own.
+func TestSecretsScanStoppedEarlySaysSo(t *testing.T) {
+	cfg := &Config{Now: time.Now, Events: func(Event) {}, OutDir: t.TempDir()}
+	tr := &tracker{cfg: cfg}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errStoppedEarly)
+	_, err := scanSecrets(ctx, cfg, tr, &Result{Outputs: map[string]string{}}, vulnfixture.GateImage(t), "example.com/app")
+	if !errors.Is(err, errStoppedEarly) {
+		t.Fatalf("a stopped scan: %v", err)
+	}
+	if len(tr.audit) != 1 || tr.audit[0].Stage != "secrets" || tr.audit[0].State != Failed || !strings.Contains(tr.audit[0].Error, "stopped: the run ended at another stage") {
+		t.Fatalf("audit %+v", tr.audit)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.OutDir, "secrets.json")); !os.IsNotExist(err) {
+		t.Fatalf("secrets.json written by a stopped scan: %v", err)
+	}
 }
