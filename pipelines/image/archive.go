@@ -212,19 +212,27 @@ func extractOCIArchive(ctx context.Context, p string, o *options) (string, error
 
 // dockerManifest is one entry of a docker save archive's manifest.json.
 type dockerManifest struct {
-	Config   string
-	RepoTags []string
-	Layers   []string
+	Config       string
+	RepoTags     []string
+	Layers       []string
+	LayerSources map[string]json.RawMessage `json:",omitempty"`
+}
+
+// archiveLayers is what checkDockerArchive learns of an archive's layers.
+type archiveLayers struct {
+	// uncompressed: the layers are stored uncompressed, as
+	// go-containerregistry decides it (by the first layer's leading
+	// bytes); their blobs, and so the manifest, are made by compressing
+	// them.
+	uncompressed bool
+	// foreign: some layers have descriptors of their own (URLs).
+	foreign bool
 }
 
 // checkDockerArchive checks a docker save archive: safe entries, complete,
 // and every file manifest.json names present.
-//
-// It also reports whether the layers are stored uncompressed, as
-// go-containerregistry decides it (by the first layer's leading bytes):
-// their compressed form, and so the image's manifest, is then made by
-// compressing them.
-func checkDockerArchive(p string, o *options) (layersUncompressed bool, err error) {
+// It also says how the layers are stored.
+func checkDockerArchive(p string, o *options) (layers archiveLayers, err error) {
 	present := map[string]bool{}
 	symlinks := map[string]string{}
 	compressed := map[string]bool{}
@@ -252,42 +260,42 @@ func checkDockerArchive(p string, o *options) (layersUncompressed bool, err erro
 		return nil
 	})
 	if err != nil {
-		return false, err
+		return archiveLayers{}, err
 	}
 	if !present["manifest.json"] {
 		if present["index.json"] {
-			return false, fmt.Errorf("%w: no manifest.json; this looks like an OCI layout, use oci-archive:", ErrInvalidImage)
+			return archiveLayers{}, fmt.Errorf("%w: no manifest.json; this looks like an OCI layout, use oci-archive:", ErrInvalidImage)
 		}
-		return false, fmt.Errorf("%w: no manifest.json (not a docker save archive)", ErrInvalidImage)
+		return archiveLayers{}, fmt.Errorf("%w: no manifest.json (not a docker save archive)", ErrInvalidImage)
 	}
 	switch len(manifest) {
 	case 0:
-		return false, fmt.Errorf("%w: manifest.json lists no images", ErrInvalidImage)
+		return archiveLayers{}, fmt.Errorf("%w: manifest.json lists no images", ErrInvalidImage)
 	case 1:
 	default:
-		return false, fmt.Errorf("%w: archive holds %d images; save one image per archive", ErrInvalidImage, len(manifest))
+		return archiveLayers{}, fmt.Errorf("%w: archive holds %d images; save one image per archive", ErrInvalidImage, len(manifest))
 	}
 	m := manifest[0]
 	for _, f := range append([]string{m.Config}, m.Layers...) {
 		n, err := safeName(f)
 		if err != nil {
-			return false, fmt.Errorf("%w: manifest.json: %w", ErrInvalidImage, err)
+			return archiveLayers{}, fmt.Errorf("%w: manifest.json: %w", ErrInvalidImage, err)
 		}
 		for i := 0; i < 8 && symlinks[n] != ""; i++ {
 			n = symlinks[n]
 		}
 		if !present[n] {
-			return false, fmt.Errorf("%w: manifest.json names %q, which the archive does not hold (missing layer or config)", ErrInvalidImage, f)
+			return archiveLayers{}, fmt.Errorf("%w: manifest.json names %q, which the archive does not hold (missing layer or config)", ErrInvalidImage, f)
 		}
 	}
 	if len(m.Layers) == 0 {
-		return false, nil
+		return archiveLayers{foreign: len(m.LayerSources) > 0}, nil
 	}
 	first, _ := safeName(m.Layers[0])
 	for i := 0; i < 8 && symlinks[first] != ""; i++ {
 		first = symlinks[first]
 	}
-	return !compressed[first], nil
+	return archiveLayers{uncompressed: !compressed[first], foreign: len(m.LayerSources) > 0}, nil
 }
 
 // isCompressed reports whether a blob begins as gzip or zstd does.

@@ -82,7 +82,7 @@ func LoadRef(ctx context.Context, r Ref, opts ...Option) (*Loaded, error) {
 			l.Artifact, err = loadLayout(dir, r.String())
 		}
 	case DockerArchive:
-		l.Artifact, err = loadDockerArchive(r.Path, o)
+		l.Artifact, l.cleanup, err = loadDockerArchive(r.Path, o)
 	case Docker:
 		l.Artifact, l.cleanup, err = loadDaemon(ctx, r.Name, o)
 	case Registry:
@@ -185,33 +185,42 @@ func checkLayoutBlobs(p layout.Path, a Artifact) error {
 	return nil
 }
 
-func loadDockerArchive(path string, o *options) (Artifact, error) {
-	v, err := readDockerArchive(path, o)
+func loadDockerArchive(path string, o *options) (Artifact, func() error, error) {
+	v, cleanup, err := readDockerArchive(path, o)
 	if err != nil {
-		return nil, fmt.Errorf("docker-archive %q: %w", path, err)
+		return nil, nil, fmt.Errorf("docker-archive %q: %w", path, err)
 	}
-	return v, nil
+	return v, cleanup, nil
 }
 
-// readDockerArchive reads a checked docker save archive.
-func readDockerArchive(path string, o *options) (*verifiedImage, error) {
-	uncompressed, err := checkDockerArchive(path, o)
+// readDockerArchive reads a checked docker save archive. Layers stored
+// uncompressed are compressed once, into files cleanup removes.
+func readDockerArchive(path string, o *options) (_ *verifiedImage, cleanup func() error, err error) {
+	layers, err := checkDockerArchive(path, o)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	img, err := tarball.ImageFromPath(path, nil)
+	var img v1.Image
+	img, err = tarball.ImageFromPath(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
 	}
-	if _, err := img.Manifest(); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
+	cleanup = func() error { return nil }
+	if layers.uncompressed && !layers.foreign {
+		img, cleanup, err = compressOnce(img, o.tempDir)
+	} else {
+		_, err = img.Manifest()
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalidImage, err)
 	}
 	v, err := verifiedImageOf(img)
 	if err != nil {
-		return nil, err
+		_ = cleanup()
+		return nil, nil, err
 	}
-	v.storedUncompressed = uncompressed
-	return v, nil
+	v.storedUncompressed = layers.uncompressed
+	return v, cleanup, nil
 }
 
 // loadDaemon has the Docker daemon save the image (docker save) to a
@@ -236,7 +245,7 @@ func loadDaemon(ctx context.Context, ref name.Reference, o *options) (a Artifact
 	if err != nil {
 		return fail(err)
 	}
-	cleanup = func() error { return os.Remove(f.Name()) }
+	removeSaved := func() error { return os.Remove(f.Name()) }
 	n, err := io.Copy(f, io.LimitReader(rc, o.maxTotal+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
@@ -244,14 +253,15 @@ func loadDaemon(ctx context.Context, ref name.Reference, o *options) (a Artifact
 	if err == nil && n > o.maxTotal {
 		err = fmt.Errorf("%w: the saved image is over the %d byte archive limit", ErrInvalidImage, o.maxTotal)
 	}
+	var blobs func() error
 	if err == nil {
-		a, err = readDockerArchive(f.Name(), o)
+		a, blobs, err = readDockerArchive(f.Name(), o)
 	}
 	if err != nil {
-		_ = cleanup()
+		_ = removeSaved()
 		return fail(err)
 	}
-	return a, cleanup, nil
+	return a, func() error { return errors.Join(blobs(), removeSaved()) }, nil
 }
 
 func loadRemote(ctx context.Context, ref name.Reference, o *options) (Artifact, error) {

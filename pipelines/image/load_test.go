@@ -17,6 +17,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -558,6 +559,34 @@ func TestDockerArchiveOfUncompressedLayers(t *testing.T) {
 	}
 	if got, err := stored("docker-archive:" + plain); err != nil || !slices.Equal(got, []bool{true, true}) {
 		t.Fatalf("uncompressed layers: stored uncompressed %v, %v", got, err)
+	}
+
+	// Such layers are compressed once, at load, into files that go on
+	// Close; the blobs, and so the digest, are the ones go-containerregistry
+	// makes of the archive.
+	tmp := t.TempDir()
+	once, err := Load(ctx, "docker-archive:"+plain, WithTempDir(tmp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := tarball.ImageFromPath(plain, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := digest(t, once.Artifact), digest(t, theirs); got != want {
+		t.Fatalf("compressed once: %s; go-containerregistry: %s", got, want)
+	}
+	if blobs, _ := filepath.Glob(filepath.Join(tmp, "*", "*")); len(blobs) != 2 {
+		t.Fatalf("blob files while open: %v", blobs)
+	}
+	if err := readAll(once.Artifact); err != nil {
+		t.Fatal(err)
+	}
+	if err := once.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) != 0 {
+		t.Fatalf("left after Close: %v", left)
 	}
 
 	swapped := swapLayers(t, good, (v1.Layer).Uncompressed)
