@@ -3,7 +3,6 @@ package sbom
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"debug/macho"
 	"encoding/binary"
 	"os"
@@ -43,15 +42,7 @@ func TestGoSymbolsMatchSyft(t *testing.T) {
 	images["macos-programs"] = macOSImage(t)
 	for name, img := range images {
 		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			ours, err := Generate(ctx, img, WithName("fixture"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			syfts, err := Generate(ctx, img, WithName("fixture"), withSyftSymbols())
-			if err != nil {
-				t.Fatal(err)
-			}
+			ours, syfts := mustGenerate(t, img), mustGenerate(t, img, withSyftSymbols())
 			withSymbols := map[string]int{}
 			for p := range ours.SBOM.Artifacts.Packages.Enumerate() {
 				if m, ok := p.Metadata.(pkg.GolangBinaryBuildinfoEntry); ok && len(m.Symbols) > 0 {

@@ -3,7 +3,6 @@ package sbom
 import (
 	"archive/tar"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"os"
@@ -182,15 +181,7 @@ func TestOnePassMatchesStereoscope(t *testing.T) {
 				defer func(b int) { indexBudget = b }(indexBudget)
 				indexBudget = 5
 			}
-			ctx := context.Background()
-			one, err := Generate(ctx, img, WithName("fixture"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st, err := Generate(ctx, img, WithName("fixture"), WithStereoscope())
-			if err != nil {
-				t.Fatal(err)
-			}
+			one, st := mustGenerate(t, img), mustGenerate(t, img, WithStereoscope())
 			if n := one.SBOM.Artifacts.Packages.PackageCount(); n < 2 && name != "no layers" {
 				t.Fatalf("only %d packages: nothing to compare", n)
 			}

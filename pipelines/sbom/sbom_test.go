@@ -23,9 +23,9 @@ import (
 	"github.com/sealyard/sealyard/pipelines/image"
 )
 
-func mustGenerate(t *testing.T, img v1.Image) *Document {
+func mustGenerate(t *testing.T, img v1.Image, opts ...Option) *Document {
 	t.Helper()
-	d, err := Generate(context.Background(), img, WithName("fixture"))
+	d, err := Generate(context.Background(), img, append([]Option{WithName("fixture")}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
