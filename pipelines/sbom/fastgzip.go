@@ -67,7 +67,7 @@ type fastGzipLayer struct {
 
 // Uncompressed is image.Contents, bounded.
 func (l fastGzipLayer) Uncompressed() (io.ReadCloser, error) {
-	rc, err := l.uncompressed()
+	rc, err := image.Contents(l.Layer)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +80,4 @@ func (l fastGzipLayer) name() string {
 		return "layer " + d.String()
 	}
 	return "layer"
-}
-
-func (l fastGzipLayer) uncompressed() (io.ReadCloser, error) {
-	return image.Contents(l.Layer)
 }

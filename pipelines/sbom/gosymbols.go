@@ -143,11 +143,11 @@ func readFuncNames(res file.Resolver, loc file.Location) *funcNames {
 	fn := &funcNames{byPackage: map[string][]string{}, vendored: map[string]bool{}}
 	seen := map[string]bool{}
 	for _, name := range funcNameTable(tab) {
-		if seen[name] || strings.Contains(name, ":") || strings.Contains(name, "..") {
+		if seen[name] {
 			continue
 		}
 		seen[name] = true
-		pkgPath := packagePath(name)
+		pkgPath := symbolPackagePath(name)
 		if pkgPath == "" {
 			continue
 		}
@@ -158,20 +158,6 @@ func readFuncNames(res file.Resolver, loc file.Location) *funcNames {
 		fn.byPackage[pkgPath] = append(fn.byPackage[pkgPath], name[len(pkgPath)+1:])
 	}
 	return fn
-}
-
-// packagePath is the import path of a qualified function name: up to the
-// first dot after the last slash.
-func packagePath(name string) string {
-	if i := strings.IndexByte(name, '['); i >= 0 {
-		name = name[:i]
-	}
-	slash := strings.LastIndex(name, "/")
-	dot := strings.IndexByte(name[slash+1:], '.')
-	if dot < 0 {
-		return ""
-	}
-	return name[:slash+1+dot]
 }
 
 // pclntab is a binary's function table, from an ELF or (thin) Mach-O

@@ -31,6 +31,8 @@ import (
 	syftfile "github.com/anchore/syft/syft/file"
 	"github.com/anchore/syft/syft/pkg"
 	syftsbom "github.com/anchore/syft/syft/sbom"
+
+	"github.com/sealyard/sealyard/pipelines/image"
 )
 
 // The one-pass image source. stereoscope (syft's image library)
@@ -414,7 +416,7 @@ func readLayer(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog,
 func readLayerPass(ctx context.Context, l v1.Layer, sl *stimage.Layer, cat *catalog, store *contentStore, o *options, budget int) error {
 	gl := fastGzipImage{maxBytes: o.maxLayerBytes, maxEntries: o.maxLayerEntries}.layer(l)
 	what := gl.name()
-	rc, err := gl.uncompressed()
+	rc, err := image.Contents(gl.Layer)
 	if err != nil {
 		return err
 	}
