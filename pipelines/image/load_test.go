@@ -582,6 +582,14 @@ func TestDockerArchiveOfUncompressedLayers(t *testing.T) {
 	if err := readAll(once.Artifact); err != nil {
 		t.Fatal(err)
 	}
+	// A blob file changed after load is refused on its digest.
+	blobs, _ := filepath.Glob(filepath.Join(tmp, "*", "*"))
+	if err := os.WriteFile(blobs[0], []byte("changed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := readAll(once.Artifact); !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("a changed blob file: %v", err)
+	}
 	if err := once.Close(); err != nil {
 		t.Fatal(err)
 	}
